@@ -1,0 +1,1 @@
+"""runlab command-line interface (Typer)."""
