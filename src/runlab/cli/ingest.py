@@ -1,9 +1,67 @@
-"""`runlab ingest` command(s)."""
+"""`runlab ingest PATH...`: store W&B offline runs in the warehouse.
+
+Takes run folders (``offline-run-*``, ``run-*``) or any folder containing them (``wandb/``).
+Re-ingesting changes nothing; a newer copy of a run replaces the stored one. A run that cannot
+be read is reported at the end (exit code 1) while every good run is stored.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.table import Table
+from rich.text import Text
+
+from runlab.cli._common import STATE, cli_errors, console, err_console, home
+
+
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Run folders, or folders that contain them (e.g. wandb/).")],
+    force: Annotated[bool, typer.Option("--force", help="Rewrite runs even when unchanged.")] = False,
+) -> None:
+    """Ingest W&B offline run folders into the warehouse."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from runlab.warehouse import Warehouse, ingest_offline
+
+    with cli_errors(), Warehouse.open(home()) as wh:
+        progress = Progress(TextColumn("ingest"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                            TextColumn("{task.description}"), console=err_console, transient=True,
+                            disable=not err_console.is_terminal)
+        with progress:
+            task = progress.add_task("", total=None)
+
+            def step(run_dir: Path, done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total, description=run_dir.name)
+
+            summary = ingest_offline(wh, paths, force=force, on_progress=step)
+    _print_summary(summary)
+    if not summary.ok:
+        raise typer.Exit(1)
+
+
+def _print_summary(summary: object) -> None:
+    from runlab.warehouse import IngestSummary
+
+    assert isinstance(summary, IngestSummary)
+    counts = ", ".join(f"{summary.count(s)} {s}" for s in ("added", "updated", "appended", "unchanged"))
+    console.print(Text(f"ingested {len(summary.results)} run(s): {counts}; {len(summary.failures)} failed"))
+    if STATE.verbose:
+        for r in summary.results:
+            console.print(Text(f"  {r.status:9s} {r.run_id} ({r.history_rows} rows){' - ' + r.note if r.note else ''}"))
+    if summary.problems:
+        console.print(Text(f"{len(summary.problems)} warning(s) from the reader:"))
+        for run_id, problem in summary.problems:
+            console.print(Text(f"  {run_id}: {problem}"))
+    if summary.failures:
+        table = Table("run folder", "error", title="failed runs", show_lines=True)
+        for path, message in summary.failures:
+            table.add_row(Text(str(path)), Text(message))
+        err_console.print(table)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's command(s) to the runlab app."""
+    """Add ``runlab ingest``."""
+    app.command("ingest")(ingest)

@@ -1,9 +1,116 @@
-"""`runlab runs` command(s)."""
+"""`runlab runs list|show`: what is in the warehouse."""
 
 from __future__ import annotations
 
+import json
+from typing import Annotated, Any
+
 import typer
+from rich.pretty import Pretty
+from rich.table import Table
+from rich.text import Text
+
+from runlab.cli._common import cli_errors, console, home
+from runlab.cli._render import text
+
+runs_app = typer.Typer(help="List and inspect runs in the warehouse.", no_args_is_help=True)
+
+JSON_FIELDS = ["run_id", "name", "source", "entity", "project", "group", "job_type", "tags", "state",
+               "created_at", "updated_at", "sweep_id", "notes", "history_rows", "max_step", "config", "summary"]
+
+
+def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
+    import pandas as pd
+
+    from runlab.warehouse._codec import strict_json
+
+    out: dict[str, Any] = {}
+    for key in JSON_FIELDS:
+        value = row.get(key)
+        if isinstance(value, pd.Timestamp):
+            value = None if pd.isna(value) else value.isoformat()
+        elif value is pd.NaT or (not isinstance(value, list | dict | str) and pd.isna(value)):
+            value = None
+        elif hasattr(value, "item"):
+            value = value.item()
+        out[key] = strict_json(value)
+    return out
+
+
+@runs_app.command("list")
+def list_runs(
+    refs: Annotated[list[str] | None, typer.Argument(help="Run ids, names or globs (default: all).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array (config and summary nested).")] = False,
+) -> None:
+    """List runs (name, id, group, state, steps, tags)."""
+    from runlab.warehouse import Warehouse
+
+    with cli_errors(), Warehouse.open(home(), read_only=True) as wh:
+        ids = wh.resolve_runs(refs or None)
+        frame = wh.runs(ids)
+        labels = wh.labels(ids)
+    per_run: dict[str, dict[str, str]] = {}
+    for rid, key, value in zip(labels["run_id"], labels["key"], labels["value"], strict=True):
+        per_run.setdefault(rid, {})[key] = value
+    rows = frame.to_dict("records")
+    if as_json:
+        items = []
+        for row in rows:
+            item = _jsonable(row)
+            item["labels"] = per_run.get(row["run_id"], {})
+            items.append(item)
+        typer.echo(json.dumps(items, ensure_ascii=False, indent=2))
+        return
+    table = Table("name", "run id", "group", "state", "steps", "tags", "labels", title=f"{len(rows)} run(s)")
+    for row in rows:
+        steps = "" if row["max_step"] is None or row["max_step"] != row["max_step"] else str(row["max_step"])
+        labs = ", ".join(f"{k}={v}" for k, v in per_run.get(row["run_id"], {}).items())
+        table.add_row(text(row["name"]), text(row["run_id"]), text(row["group"]), text(row["state"]),
+                      text(steps), text(row["tags"]), text(labs))
+    console.print(table)
+
+
+@runs_app.command("show")
+def show_run(run: Annotated[str, typer.Argument(help="Run id, short id, or unique name.")]) -> None:
+    """Show one run: metadata, labels, config, summary, metrics, artifacts."""
+    from runlab.warehouse import Warehouse
+
+    with cli_errors(), Warehouse.open(home(), read_only=True) as wh:
+        info = wh.get_run(run)
+        metrics = wh.metric_names([info["run_id"]])
+        artifacts = wh.artifacts([info["run_id"]])
+        tables = wh.tables(info["run_id"])
+    meta = Table.grid(padding=(0, 2))
+    for key in ("run_id", "name", "source", "entity", "project", "group", "job_type", "state", "tags",
+                "created_at", "updated_at", "sweep_id", "notes", "history_rows", "max_step", "origin_path"):
+        meta.add_row(Text(key, style="bold"), text(info.get(key)))
+    console.print(meta)
+    for title, value in (("labels", info["labels"]), ("config", info["config"]), ("summary", info["summary"])):
+        console.print(Text(title, style="bold underline"))
+        console.print(Pretty(value))
+    if info.get("problems"):
+        console.print(Text("problems", style="bold underline"))
+        for p in info["problems"]:
+            console.print(text(p))
+    console.print(Text(f"{len(metrics)} metric(s), "
+                       f"{int(metrics['n_nonfinite'].sum()) if len(metrics) else 0} non-finite value(s)",
+                       style="bold"))
+    if len(metrics):
+        mt = Table("metric", "rows", "non-finite", "steps")
+        for m in metrics.head(50).itertuples():
+            mt.add_row(text(m.metric), text(m.n_rows), text(m.n_nonfinite), text(f"{m.min_step}..{m.max_step}"))
+        console.print(mt)
+        if len(metrics) > 50:
+            console.print(Text(f"... and {len(metrics) - 50} more"))
+    if len(artifacts):
+        at = Table("artifact", "type", "version", "path")
+        for a in artifacts.itertuples():
+            at.add_row(text(a.name), text(a.type), text(a.version), text(a.path))
+        console.print(at)
+    if tables:
+        console.print(Text(f"tables: {', '.join(tables)}"))
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's command(s) to the runlab app."""
+    """Add ``runlab runs``."""
+    app.add_typer(runs_app, name="runs")

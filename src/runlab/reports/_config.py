@@ -1,0 +1,146 @@
+"""The comparison/report configuration: seed 001's YAML plus grouping, tasks and reducer.
+
+One pydantic model validates the file and the ``key=value`` overrides together, so that a typo
+(``analysis.bootstrap_sample=...``) or a wrong type fails before any work with the field's path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from runlab.errors import InputError, NotFoundError
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class WandbSection(_Strict):
+    """Where results are exported with ``--to-wandb`` (and where the runs came from)."""
+
+    entity: str | None = None
+    project: str | None = None
+    mode: Literal["online", "offline"] | None = None
+    """``offline`` writes a local run directory instead of uploading (None: wandb's default)."""
+
+
+class MetricsSection(_Strict):
+    primary: list[str] = Field(default_factory=list)
+    """Metrics compared with bootstrap CIs and tests (one comparison each)."""
+    secondary: list[str] = Field(default_factory=list)
+    """Metrics summarised per method in the data overview."""
+
+
+class AnalysisSection(_Strict):
+    iqm_trim_percentage: float = Field(0.25, ge=0.0, lt=0.5)
+    """Fraction cut from each end for the IQM (0.25 = interquartile mean)."""
+    bootstrap_samples: int = Field(2000, ge=1)
+    """Bootstrap resamples for every CI."""
+    confidence_level: float = Field(0.95, gt=0.0, lt=1.0)
+    ci_method: Literal["percentile", "bca", "basic"] = "percentile"
+    task_bootstrap: bool = False
+    """Also resample tasks (wider intervals; the tasks are then a sample too)."""
+    tests: list[Literal["welch_t", "mann_whitney", "wilcoxon", "permutation"]] = Field(
+        default_factory=lambda: ["welch_t", "mann_whitney"]
+    )
+    correction: Literal["holm", "bonferroni", "fdr_bh", "none"] = "holm"
+    alpha: float = Field(0.05, gt=0.0, lt=1.0)
+    seed: int = 0
+
+
+class VisualizationSection(_Strict):
+    style: str = "default"
+    """A matplotlib style name; ``seaborn`` means seaborn's whitegrid look."""
+    color_palette: str = "colorblind"
+    """``colorblind`` (Okabe-Ito) or any seaborn/matplotlib palette name."""
+
+
+class CompareConfig(_Strict):
+    """What to compare and how; the YAML file maps onto these fields one to one."""
+
+    wandb: WandbSection = Field(default_factory=WandbSection)
+    metrics: MetricsSection = Field(default_factory=MetricsSection)
+    analysis: AnalysisSection = Field(default_factory=AnalysisSection)
+    optimal_scores: dict[str, float] | None = None
+    """Score of an optimal policy per task: scores are normalised to (x - random) / (optimal - random)."""
+    random_scores: dict[str, float] | None = None
+    visualization: VisualizationSection = Field(default_factory=VisualizationSection)
+    runs: list[str] | None = None
+    """Run ids, names or glob patterns to include (None: every run in the warehouse)."""
+    group_by: str = "method"
+    """Label key or dotted config path that names a run's method."""
+    task_by: str | None = None
+    """Dotted config path, metric regex with ``(?P<task>...)``, or None (one task)."""
+    reducer: Literal["last", "last_n_mean", "max", "auc"] = "last"
+    n: int = Field(10, ge=1)
+    """Values averaged by ``last_n_mean``."""
+    direction: Literal["maximize", "minimize"] = "maximize"
+    normalize: Literal["minmax", "zscore", "optimal"] | None = None
+    title: str = "runlab comparison"
+
+    @field_validator("task_by")
+    @classmethod
+    def _regex_compiles(cls, v: str | None) -> str | None:
+        if v is not None and "(?P<task>" in v:
+            import re
+
+            try:
+                re.compile(v)
+            except re.error as exc:
+                raise ValueError(f"not a valid regular expression ({exc})") from exc
+        return v
+
+    def score_metrics(self) -> list[str | None]:
+        """The metric argument of each comparison (None once: a regex task_by selects the metrics)."""
+        if self.task_by is not None and "(?P<task>" in self.task_by:
+            return [None]
+        if not self.metrics.primary:
+            raise InputError(
+                "metrics.primary is empty: nothing to compare",
+                hint="set metrics.primary=[overview/reward] (file or key=value override)",
+            )
+        return list(self.metrics.primary)
+
+
+def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -> CompareConfig:
+    """Read a YAML file (optional), apply ``key=value`` overrides (OmegaConf dotlist), validate."""
+    from omegaconf import OmegaConf
+    from omegaconf.errors import OmegaConfBaseException
+
+    try:
+        base = OmegaConf.create({})
+        if path is not None:
+            p = Path(path).expanduser()
+            if not p.is_file():
+                raise NotFoundError(f"config file {str(p)!r} does not exist", hint="check the path")
+            base = OmegaConf.load(p)
+        bad = [o for o in overrides if "=" not in o]
+        if bad:
+            raise InputError(f"overrides must look like key=value, got {bad}")
+        merged = OmegaConf.merge(base, OmegaConf.from_dotlist(list(overrides)))
+        data: Any = OmegaConf.to_container(merged, resolve=True)
+    except OmegaConfBaseException as exc:
+        raise InputError(f"cannot read the configuration: {exc}") from None
+    if not isinstance(data, dict):
+        raise InputError(f"the configuration must be a mapping, got {type(data).__name__}")
+    return validate_config(data)
+
+
+def validate_config(data: dict[str, Any]) -> CompareConfig:
+    """Validate a plain dict; errors list every bad field as ``path: problem (got value)``."""
+    try:
+        return CompareConfig.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err["loc"]) or "(root)"
+            got = f" (got {err['input']!r})" if err["type"] != "missing" else ""
+            problems.append(f"{where}: {err['msg']}{got}")
+        raise InputError(
+            "invalid configuration: " + "; ".join(problems),
+            hint="fix the config file or the key=value override named above",
+        ) from None

@@ -1,0 +1,187 @@
+"""Framing of W&B transaction logs (``run-<id>.wandb``): bytes in, record payloads out.
+
+The file is a 7-byte header (``:W&B``, magic 0xBEE1 as little-endian uint16, version 0) followed by
+LevelDB-log blocks of 32 KiB counted from the start of the file. Each block holds chunks with a
+7-byte header (uint32 checksum, uint16 length, uint8 type FULL/FIRST/MIDDLE/LAST); a record
+larger than the space left in a block is split into FIRST, MIDDLE..., LAST chunks. The checksum is
+zlib's CRC-32 (IEEE polynomial, not masked) over the type byte and the chunk data — this is what
+wandb-core writes (its LevelDB writer is built with the IEEE CRC, unlike stock LevelDB's masked
+CRC-32C), checked here against files written by the real client.
+
+The reader is tolerant in the way crashed runs need: every complete record before a damaged or
+missing tail is kept, and the damage is described in :attr:`LogScan.problems`. A chunk that fails
+its checksum loses the rest of its block (the reader resynchronises at the next block, as LevelDB
+does), never the whole file.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from runlab.errors import CorruptRunFileError
+
+#: File header: ``:W&B``, magic 0xBEE1, version 0.
+HEADER = struct.pack("<4sHB", b":W&B", 0xBEE1, 0)
+BLOCK_SIZE = 32 * 1024
+CHUNK_HEADER_SIZE = 7
+FULL, FIRST, MIDDLE, LAST = 1, 2, 3, 4
+
+_CHUNK = struct.Struct("<IHB")
+# CRC of the type byte alone, the starting value for the CRC over the chunk data.
+_TYPE_CRC = tuple(zlib.crc32(bytes([t])) for t in range(LAST + 1))
+_FIX_HINT = "check that the path is a W&B run file (run-<id>.wandb) and that it was copied completely"
+
+
+@dataclass
+class LogScan:
+    """The complete records of one log, in file order, and what could not be read."""
+
+    records: list[bytes] = field(default_factory=list)
+    """Payloads (serialised ``wandb_internal.Record`` messages) of every complete record."""
+    problems: list[str] = field(default_factory=list)
+    """Human-readable descriptions of damage; empty for a clean log."""
+    truncated: bool = False
+    """True when the file ends inside a record (the writer was killed mid-write)."""
+    bytes_lost: int = 0
+    """Bytes that did not become records (damaged chunks, incomplete tail)."""
+    records_lost: int = 0
+    """Records known to be lost: one per damaged region that cut a record, plus an incomplete tail."""
+    damaged_regions: int = 0
+    """Regions skipped because a chunk failed its checksum or framing."""
+    damaged_bytes: int = 0
+    first_damage_offset: int = -1
+
+
+def read_log(path: Path) -> LogScan:
+    """Read and frame the log at ``path``; raise :class:`CorruptRunFileError` if it is not one."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CorruptRunFileError(f"cannot read W&B run file {str(path)!r}: {exc}", hint=_FIX_HINT) from exc
+    return scan_log(data, name=str(path))
+
+
+def check_header(data: bytes, name: str) -> None:
+    """Raise :class:`CorruptRunFileError` unless ``data`` starts with a W&B log header."""
+    if not data:
+        raise CorruptRunFileError(
+            f"W&B run file {name!r} is empty (0 bytes): the run was stopped before it wrote anything",
+            hint="delete the run directory or leave it out of the paths you ingest",
+        )
+    if data[:4] != HEADER[:4] or len(data) < len(HEADER) or data[4:6] != HEADER[4:6]:
+        raise CorruptRunFileError(
+            f"{name!r} is not a W&B transaction log: it must start with the header ':W&B' + 0xBEE1, "
+            f"got {bytes(data[:7])!r}",
+            hint=_FIX_HINT,
+        )
+    if data[6] != HEADER[6]:
+        raise CorruptRunFileError(
+            f"W&B run file {name!r} has log format version {data[6]}, runlab reads version 0",
+            hint="upgrade runlab, or sync the run to W&B and fetch it with `runlab fetch`",
+        )
+
+
+def scan_log(data: bytes, name: str = "<bytes>") -> LogScan:
+    """Split a whole log into record payloads, keeping every complete record before any damage."""
+    check_header(data, name)
+    scan = LogScan()
+    records = scan.records
+    unpack, crc32, type_crc = _CHUNK.unpack_from, zlib.crc32, _TYPE_CRC
+    full_crc = type_crc[FULL]
+    size = len(data)
+    pos = len(HEADER)
+    parts: list[bytes] | None = None  # chunks of a record split across blocks
+    part_start = 0
+    while pos < size:
+        block_end = pos - pos % BLOCK_SIZE + BLOCK_SIZE
+        if pos + CHUNK_HEADER_SIZE <= block_end and parts is None:  # fast path: a whole record
+            checksum, length, kind = unpack(data, pos)
+            end = pos + CHUNK_HEADER_SIZE + length
+            chunk = data[pos + CHUNK_HEADER_SIZE : end]
+            if (
+                kind == FULL
+                and end <= block_end
+                and len(chunk) == length
+                and crc32(chunk, full_crc) == checksum
+            ):
+                records.append(chunk)
+                pos = end
+                continue
+        if block_end - pos < CHUNK_HEADER_SIZE:  # block trailer: zero padding
+            pos = block_end
+            continue
+        if pos + CHUNK_HEADER_SIZE > size:
+            tail_start = part_start if parts is not None else pos
+            _lost_tail(scan, size - tail_start, parts is not None, data, pos)
+            parts = None
+            break
+        checksum, length, kind = unpack(data, pos)
+        start = pos + CHUNK_HEADER_SIZE
+        end = start + length
+        if end > size and 0 < kind <= LAST and end <= block_end:
+            _lost_tail(scan, size - (part_start if parts is not None else pos), True, data, pos)
+            parts = None
+            break
+        if kind == 0 and length == 0 and checksum == 0:  # preallocated / padded space
+            pos = block_end
+            continue
+        if end > block_end or not 0 < kind <= LAST or crc32(data[start:end], type_crc[kind]) != checksum:
+            lost = min(block_end, size) - pos + (pos - part_start if parts is not None else 0)
+            _damaged(scan, pos, lost, parts is not None)
+            parts = None
+            pos = block_end
+            continue
+        pos = end
+        if kind == FULL:
+            if parts is not None:
+                _damaged(scan, part_start, start - part_start, True)
+                parts = None
+            records.append(data[start:end])
+        elif kind == FIRST:
+            if parts is not None:
+                _damaged(scan, part_start, start - part_start, True)
+            parts, part_start = [data[start:end]], start
+        elif parts is None:  # MIDDLE/LAST without FIRST: its start was in a damaged block
+            _damaged(scan, start, length, True)
+        elif kind == MIDDLE:
+            parts.append(data[start:end])
+        else:
+            parts.append(data[start:end])
+            records.append(b"".join(parts))
+            parts = None
+    if parts is not None:
+        _lost_tail(scan, size - part_start, True, data, size)
+    if scan.damaged_regions:
+        scan.problems.insert(
+            0,
+            f"{scan.damaged_bytes} bytes in {scan.damaged_regions} damaged region(s) (first at offset "
+            f"{scan.first_damage_offset}) failed their checksum or framing and were skipped; "
+            f"at least {scan.records_lost} record(s) lost, {len(scan.records)} complete records kept",
+        )
+    return scan
+
+
+def _lost_tail(scan: LogScan, nbytes: int, in_record: bool, data: bytes, pos: int) -> None:
+    """Record an incomplete last record (the usual shape of a killed run's log)."""
+    if not in_record and not any(data[pos:]):
+        return  # zero padding after the last record, not data
+    scan.truncated = True
+    scan.bytes_lost += nbytes
+    scan.records_lost += 1
+    scan.problems.append(
+        f"log is truncated: the last {nbytes} bytes hold 1 incomplete record, which was dropped; "
+        f"{len(scan.records)} complete records were kept"
+    )
+
+
+def _damaged(scan: LogScan, offset: int, nbytes: int, record_lost: bool) -> None:
+    """Count a damaged region that the reader skipped to resynchronise (reported once, summed)."""
+    if scan.first_damage_offset < 0:
+        scan.first_damage_offset = offset
+    scan.damaged_regions += 1
+    scan.damaged_bytes += nbytes
+    scan.bytes_lost += nbytes
+    scan.records_lost += int(record_lost)

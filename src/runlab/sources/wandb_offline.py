@@ -1,0 +1,452 @@
+"""Reader of W&B offline run directories (``wandb/offline-run-*/run-<id>.wandb``).
+
+Researchers run with ``WANDB_MODE=offline`` on clusters without network, or keep the ``wandb/``
+folder of online runs; the transaction log in each run directory holds everything the run logged.
+This module turns one run directory into a :class:`~runlab.sources.RunRecord` without the W&B
+server and without ``wandb sync``:
+
+* framing and checksums: :mod:`._wandb_log` (tolerant of crashed runs' truncated logs);
+* record kinds, config and summary folding: :mod:`._wandb_records`;
+* history items in bulk: :mod:`._wandb_history`;
+* here: run directories, the history table, problems, tables under ``files/media/table``, artifacts.
+
+``read_run`` raises :class:`~runlab.errors.CorruptRunFileError` for a run that cannot be read at
+all; ``iter_records`` reads many and reports the bad ones at the end instead of stopping.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from runlab.errors import CorruptRunFileError, NotFoundError
+from runlab.sources._record import HISTORY_SCHEMA, ArtifactRecord, RunRecord
+from runlab.sources._wandb_history import HistoryItems, decode_history
+from runlab.sources._wandb_log import read_log
+from runlab.sources._wandb_records import (
+    ARTIFACT,
+    CONFIG,
+    EXIT,
+    REMOVED,
+    RUN,
+    SortedRecords,
+    apply_config,
+    clean_config,
+    derived_summaries,
+    explicit_summary,
+    set_path,
+    sort_records,
+)
+
+__all__ = ["find_run_dirs", "iter_records", "read_run"]
+
+SOURCE = "wandb-offline"
+_RUN_DIR = re.compile(r"^(?:offline-)?run-\d{8}_\d{6}-(?P<id>[^/\\]+)$")
+_TABLE_FILE = re.compile(r"^(?P<key>.+)_(?P<step>\d+)_[0-9a-f]+\.table\.json$")
+_TABLE_TYPES = frozenset(("table-file", "partitioned-table", "joined-table"))
+
+
+def find_run_dirs(paths: Sequence[Path | str]) -> list[Path]:
+    """Run directories under ``paths``: run dirs themselves, ``.wandb`` files, or folders holding them.
+
+    Folders are searched recursively (a project root, its ``wandb/`` folder, a copied cluster
+    scratch dir); a run directory's own subfolders are not. The ``latest-run`` link is resolved,
+    so each run appears once. Raises :class:`NotFoundError` for a path that does not exist or
+    holds no run.
+    """
+    found: set[Path] = set()
+    for raw in paths:
+        path = Path(raw).expanduser()
+        if not path.exists():
+            raise NotFoundError(
+                f"path {str(raw)!r} does not exist",
+                hint="pass a W&B run directory (offline-run-*/run-*) or a folder that contains them, e.g. ./wandb",
+            )
+        if path.is_file():
+            if path.suffix != ".wandb":
+                raise NotFoundError(
+                    f"{str(raw)!r} is a file but not a W&B run file (run-<id>.wandb)",
+                    hint="pass the run directory or its run-<id>.wandb file",
+                )
+            found.add(path.parent.resolve())
+            continue
+        before = len(found)
+        found.update(_walk_run_dirs(path))
+        if len(found) == before and not _is_run_dir(path):
+            raise NotFoundError(
+                f"no W&B run directories (offline-run-*/run-* holding a run-<id>.wandb file) under {str(raw)!r}",
+                hint="point at the wandb/ folder your runs wrote, or at one offline-run-* directory",
+            )
+    return sorted(found)
+
+
+def _is_run_dir(path: Path) -> bool:
+    return _RUN_DIR.match(path.name) is not None or any(path.glob("run-*.wandb"))
+
+
+def _walk_run_dirs(root: Path) -> Iterator[Path]:
+    if _is_run_dir(root):
+        yield root.resolve()
+        return
+    for dirpath, dirnames, _ in os.walk(root, followlinks=False):
+        keep = []
+        for name in sorted(dirnames):
+            child = Path(dirpath) / name
+            if child.is_symlink():
+                continue  # latest-run and friends point at a run already walked
+            if _is_run_dir(child):
+                yield child.resolve()
+            else:
+                keep.append(name)
+        dirnames[:] = keep
+
+
+def iter_records(
+    paths: Sequence[Path | str],
+    *,
+    on_error: Callable[[Path, CorruptRunFileError], None] | None = None,
+) -> Iterator[RunRecord]:
+    """Read every run under ``paths``; a bad run never stops the others.
+
+    Each unreadable run is passed to ``on_error``; without one, the failures are collected and
+    raised together as one :class:`CorruptRunFileError` after the last good run was yielded.
+    """
+    failures: list[tuple[Path, CorruptRunFileError]] = []
+    for run_dir in find_run_dirs(paths):
+        try:
+            record = read_run(run_dir)
+        except CorruptRunFileError as exc:
+            if on_error is None:
+                failures.append((run_dir, exc))
+            else:
+                on_error(run_dir, exc)
+            continue
+        yield record
+    if failures:
+        lines = "\n".join(f"  - {path}: {exc.message}" for path, exc in failures)
+        raise CorruptRunFileError(
+            f"{len(failures)} run(s) could not be read (the other runs were read):\n{lines}",
+            hint=failures[0][1].hint,
+        )
+
+
+def read_run(run_dir: Path | str) -> RunRecord:
+    """Read one offline run directory (or its ``run-<id>.wandb`` file) into a :class:`RunRecord`."""
+    run_dir = Path(run_dir)
+    log_path = _log_file(run_dir)
+    if log_path.parent != run_dir:
+        run_dir = log_path.parent
+    scan = read_log(log_path)
+    if not scan.records:
+        detail = "; ".join(scan.problems) or "it holds a header and nothing else"
+        raise CorruptRunFileError(
+            f"W&B run file {str(log_path)!r} holds no complete record: {detail}",
+            hint="the run wrote nothing readable; delete it or leave it out of the paths you ingest",
+        )
+    records = sort_records(scan.records)
+    items = decode_history(records.history)
+    record = _fold(records, items, run_dir, log_path)
+    record.problems[:0] = scan.problems
+    if records.unreadable or items.unreadable:
+        n = records.unreadable + items.unreadable
+        record.problems.append(
+            f"{n} record(s) passed their checksum but could not be decoded and were skipped"
+        )
+    _finish_state(record, records, truncated=scan.truncated)
+    record.tables = _read_tables(run_dir, record, items)
+    return record
+
+
+def _log_file(path: Path) -> Path:
+    if path.is_file():
+        return path
+    if not path.is_dir():
+        raise CorruptRunFileError(
+            f"W&B run directory {str(path)!r} does not exist",
+            hint="check the path, or run `runlab ingest` on its parent",
+        )
+    logs = sorted(path.glob("run-*.wandb"))
+    if not logs:
+        raise CorruptRunFileError(
+            f"W&B run directory {str(path)!r} has no run-<id>.wandb file",
+            hint="the run was stopped before it started writing; delete the directory or leave it out",
+        )
+    return logs[-1]
+
+
+def _fold(records: SortedRecords, items: HistoryItems, run_dir: Path, log_path: Path) -> RunRecord:
+    """Build the RunRecord from the sorted records and the decoded history."""
+    from wandb.proto import wandb_internal_pb2 as pb
+
+    run_id = _id_from_path(run_dir, log_path)
+    record = RunRecord(run_id="", source=SOURCE, origin_path=str(run_dir))
+    config: dict[str, Any] = {}
+    summary_events: dict[tuple[str, ...], tuple[int, Any]] = {}
+    exit_code: int | None = None
+    have_run = False
+    for ordinal, kind, payload in records.other:
+        msg = pb.Record.FromString(bytes(payload))
+        if kind == RUN:
+            have_run = True
+            run_id = _apply_run(record, msg.run, config, summary_events, ordinal) or run_id
+        elif kind == CONFIG:
+            apply_config(config, msg.config)
+        elif kind == EXIT:
+            exit_code = msg.exit.exit_code
+        elif kind == ARTIFACT:
+            record.artifacts.append(_artifact(msg.artifact, record.problems))
+    if not have_run:
+        record.problems.append("the log has no run record: entity, project and name are unknown")
+    record.project = record.project or "uncategorized"
+    record.run_id = f"wandb:{record.entity or 'local'}/{record.project}/{run_id}"
+    record.config = clean_config(config)
+    record.history, record.updated_at = _history_table(items, record.problems)
+    record.summary = _summary(records, items, summary_events)
+    if exit_code is not None:
+        record.state = "finished" if exit_code == 0 else "failed"
+        if exit_code != 0:
+            record.problems.append(f"the run exited with code {exit_code}")
+    return record
+
+
+def _id_from_path(run_dir: Path, log_path: Path) -> str:
+    m = _RUN_DIR.match(run_dir.name)
+    if m:
+        return m.group("id")
+    return log_path.stem.removeprefix("run-")
+
+
+def _apply_run(
+    record: RunRecord,
+    run: Any,
+    config: dict[str, Any],
+    summary_events: dict[tuple[str, ...], tuple[int, Any]],
+    ordinal: int,
+) -> str:
+    """Copy a RunRecord message's identity fields; the last non-empty value of each wins."""
+    record.entity = run.entity or record.entity
+    record.project = run.project or record.project
+    record.name = run.display_name or record.name
+    record.group = run.run_group or record.group
+    record.job_type = run.job_type or record.job_type
+    record.notes = run.notes or record.notes
+    record.sweep_id = run.sweep_id or record.sweep_id
+    if run.tags:
+        record.tags = list(run.tags)
+    if run.HasField("start_time") and record.created_at is None:
+        ts = run.start_time
+        record.created_at = datetime.fromtimestamp(ts.seconds + ts.nanos / 1e9, tz=UTC)
+    apply_config(config, run.config)
+    for item in run.summary.update:
+        summary_events[tuple(item.nested_key) or (item.key,)] = (ordinal, _json_or_text(item.value_json))
+    return run.run_id
+
+
+def _json_or_text(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _decode_values(raw: list[bytes]) -> list[Any]:
+    """JSON-decode all value texts with one parser call; fall back per value on bad text."""
+    if not raw:
+        return []
+    try:
+        values = json.loads(b"[" + b",".join(raw) + b"]")
+        if len(values) == len(raw):
+            return values
+    except ValueError:
+        pass
+    out: list[Any] = []
+    for text in raw:
+        try:
+            out.append(json.loads(text))
+        except ValueError:
+            out.append(text.decode("utf-8", "replace"))
+    return out
+
+
+def _to_float(values: list[Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Numeric view of decoded values: ``(float64 values, mask of numeric items)``; bools are 0/1."""
+    n = len(values)
+    if set(map(type, values)) <= {float, int, bool}:
+        try:
+            return np.array(values, np.float64), np.ones(n, bool)
+        except OverflowError:
+            pass
+    mask = np.fromiter((type(v) in (float, int, bool) for v in values), bool, n)
+    out = np.full(n, np.nan)
+    for i in np.flatnonzero(mask).tolist():
+        try:
+            out[i] = float(values[i])
+        except OverflowError:
+            mask[i] = False
+    return out, mask
+
+
+def _history_table(items: HistoryItems, problems: list[str]) -> tuple[pa.Table, datetime | None]:
+    """Long-form history (step, metric, value) of every numeric item except ``_step`` itself."""
+    values = _decode_values(items.raw)
+    numbers, numeric = _to_float(values)
+    items.values, items.non_numeric = values, np.flatnonzero(~numeric).tolist()
+    step_kid = items.names.index("_step") if "_step" in items.names else -1
+    keep = numeric & (items.key != step_kid)
+    _count_problems(items, numbers, numeric, step_kid, problems)
+    key = items.key[keep]
+    steps = items.steps[items.record[keep]]
+    if steps.size and np.any(np.diff(steps) < 0):
+        order = np.argsort(steps, kind="stable")
+        steps, key, vals = steps[order], key[order], numbers[keep][order]
+    else:
+        vals = numbers[keep]
+    metric = pa.DictionaryArray.from_arrays(pa.array(key, pa.int32()), pa.array(items.names, pa.string()))
+    table = pa.Table.from_arrays(
+        [pa.array(steps, pa.int64()), metric.cast(pa.string()), pa.array(vals, pa.float64())],
+        schema=HISTORY_SCHEMA,
+    )
+    updated_at = None
+    if "_timestamp" in items.names:
+        ts = numbers[numeric & (items.key == items.names.index("_timestamp"))]
+        ts = ts[np.isfinite(ts)]
+        if ts.size:
+            updated_at = datetime.fromtimestamp(float(ts.max()), tz=UTC)
+    return table, updated_at
+
+
+def _count_problems(
+    items: HistoryItems, numbers: np.ndarray, numeric: np.ndarray, step_kid: int, problems: list[str]
+) -> None:
+    nan = int(np.count_nonzero(np.isnan(numbers) & numeric))
+    inf = int(np.count_nonzero(np.isinf(numbers)))
+    if nan or inf:
+        problems.append(f"history holds {nan} NaN and {inf} ±inf values (kept as logged)")
+    skipped = ~numeric & (items.key != step_kid)
+    n_skipped = int(np.count_nonzero(skipped))
+    if n_skipped:
+        names = sorted({items.names[k] for k in np.unique(items.key[skipped]).tolist()})
+        shown = ", ".join(repr(n) for n in names[:5]) + (
+            f" and {len(names) - 5} more" if len(names) > 5 else ""
+        )
+        problems.append(
+            f"skipped {n_skipped} non-numeric history values (text, lists, media, null) of {len(names)} "
+            f"key(s): {shown}"
+        )
+
+
+def _summary(
+    records: SortedRecords, items: HistoryItems, run_events: dict[tuple[str, ...], tuple[int, Any]]
+) -> dict[str, Any]:
+    """Final summary: the newest of run-record, summary-record and history-derived values per key."""
+    derived_at, explicit = derived_summaries(records, items.items_end, items.split)
+    last = dict(run_events)
+    for path, event in explicit_summary(records, explicit).items():
+        if path not in last or event[0] >= last[path][0]:
+            last[path] = event
+    if items.raw and np.any(derived_at >= 0):
+        item_ordinal = derived_at[items.record]
+        idx = np.flatnonzero(item_ordinal >= 0)
+        rev_keys = items.key[idx][::-1]
+        uniq, first_rev = np.unique(rev_keys, return_index=True)
+        for kid, pos in zip(uniq.tolist(), first_rev.tolist(), strict=True):
+            j = int(idx[::-1][pos])
+            path, ordinal = items.parts[kid], int(item_ordinal[j])
+            if path not in last or ordinal >= last[path][0]:
+                last[path] = (ordinal, items.values[j])
+    summary: dict[str, Any] = {}
+    for path in sorted(last):
+        value = last[path][1]
+        if value is not REMOVED and path[0] != "_wandb":
+            set_path(summary, path, value)
+    return summary
+
+
+def _finish_state(record: RunRecord, records: SortedRecords, *, truncated: bool) -> None:
+    if record.state in ("finished", "failed"):
+        return
+    record.state = "crashed"
+    if not truncated:
+        record.problems.append(
+            "the log has no exit record: the run was killed, or is still running and was read mid-way"
+        )
+
+
+def _artifact(msg: Any, problems: list[str]) -> ArtifactRecord:
+    """ArtifactRecord from a logged artifact; files map to staged copies that still exist."""
+    try:
+        metadata = json.loads(msg.metadata) if msg.metadata else {}
+    except ValueError:
+        metadata = {"_unparsed": msg.metadata}
+    if not isinstance(metadata, dict):
+        metadata = {"value": metadata}
+    files: dict[str, str] = {}
+    missing = 0
+    for entry in msg.manifest.contents:
+        if entry.local_path and Path(entry.local_path).is_file():
+            files[entry.path] = entry.local_path
+        elif not entry.ref:
+            missing += 1
+    if missing:
+        problems.append(
+            f"artifact {msg.name!r}: {missing} of {len(msg.manifest.contents)} file(s) are no longer staged "
+            "on this machine; only their names and digests were kept"
+        )
+    aliases = [a for a in msg.aliases if a != "latest"] or list(msg.aliases)
+    return ArtifactRecord(
+        name=msg.name,
+        type=msg.type,
+        version=aliases[0] if aliases else "",
+        digest=msg.digest,
+        metadata=metadata,
+        files=files,
+    )
+
+
+def _read_tables(run_dir: Path, record: RunRecord, items: HistoryItems) -> dict[str, Any]:
+    """W&B tables saved as JSON under ``files/media/table``, keyed by the history key that logged them."""
+    files_dir = (run_dir / "files").resolve()
+    table_dir = files_dir / "media" / "table"
+    if not table_dir.is_dir():
+        return {}
+    key_of: dict[Path, str] = {}
+    for key, value in _table_refs(items):
+        path = (files_dir / value).resolve()
+        if path.is_relative_to(files_dir):
+            key_of[path] = key
+    tables: dict[str, Any] = {}
+    for path in sorted(table_dir.rglob("*.table.json")):
+        resolved = path.resolve()
+        if not resolved.is_relative_to(files_dir) or not resolved.is_file():
+            continue
+        key = key_of.get(resolved)
+        if key is None:
+            m = _TABLE_FILE.match(path.name)
+            rel = path.relative_to(table_dir).parent / (m.group("key") if m else path.name)
+            key = rel.as_posix()
+        try:
+            data = json.loads(resolved.read_text(encoding="utf-8"))
+            tables[key] = {"columns": list(data["columns"]), "data": list(data["data"])}
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            record.problems.append(f"table file {str(path)!r} could not be read ({exc}); it was skipped")
+    return tables
+
+
+def _table_refs(items: HistoryItems) -> Iterator[tuple[str, str]]:
+    """``(history key, file path)`` for every table value in the history, oldest first."""
+    for j in items.non_numeric:
+        value = items.values[j]
+        if (
+            isinstance(value, dict)
+            and value.get("_type") in _TABLE_TYPES
+            and isinstance(value.get("path"), str)
+        ):
+            yield items.names[int(items.key[j])], value["path"]

@@ -1,0 +1,37 @@
+"""Acquisition functions on GP predictions (maximisation convention)."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import log_ndtr
+
+_LOG_SQRT_2PI = 0.5 * np.log(2 * np.pi)
+
+
+def log_expected_improvement(mean: np.ndarray, std: np.ndarray, best: float | np.ndarray) -> np.ndarray:
+    """log E[max(f - best, 0)] for f ~ N(mean, std^2); (m,) -> (m,).
+
+    EI underflows to 0 far from the incumbent, which would make every such candidate tie; in
+    log space (Ament et al., 2023) the ranking survives. EI = std * h(z), h(z) = z Phi(z) + phi(z).
+    """
+    std = np.maximum(std, 1e-12)
+    z = (mean - best) / std
+    log_h = np.empty_like(z)
+    mid = z > -5.0
+    zm = z[mid]
+    h = zm * np.exp(log_ndtr(zm)) + np.exp(-0.5 * zm * zm - _LOG_SQRT_2PI)
+    log_h[mid] = np.log(np.maximum(h, 1e-300))
+    zt = z[~mid]
+    # Mills-ratio expansion: h(z) = phi(z) / z^2 * (1 - 3/z^2 + 15/z^4 ...) for z -> -inf.
+    log_h[~mid] = -0.5 * zt * zt - _LOG_SQRT_2PI - 2.0 * np.log(-zt) + np.log1p(-3.0 / zt**2 + 15.0 / zt**4)
+    return np.log(std) + log_h
+
+
+def expected_improvement(mean: np.ndarray, std: np.ndarray, best: float | np.ndarray) -> np.ndarray:
+    """E[max(f - best, 0)]; (m,) -> (m,), never negative."""
+    return np.exp(log_expected_improvement(mean, std, best))
+
+
+def upper_confidence_bound(mean: np.ndarray, std: np.ndarray, beta: float) -> np.ndarray:
+    """mean + beta * std; (m,) -> (m,)."""
+    return mean + beta * std

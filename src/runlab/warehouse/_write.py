@@ -1,0 +1,324 @@
+"""Writing one run: history parts, artifact copies, and the catalog rows, in that order.
+
+Files are written first (atomically, under fresh names), then the catalog changes in one
+transaction, then superseded files are deleted. A crash before the commit leaves unreferenced
+files (garbage, collected on the next open); a crash after it leaves stale files (same). Either
+way the catalog describes a complete, consistent previous or new state.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from runlab.sources._record import ArtifactRecord, RunRecord
+from runlab.warehouse._codec import digest, dumps, one, sql_str, utc_naive
+from runlab.warehouse._layout import (
+    ARTIFACT_DIR,
+    HISTORY_DIR,
+    TMP_PREFIX,
+    new_token,
+    remove_quietly,
+    run_key,
+    safe_relpath,
+)
+from runlab.warehouse._parts import build_part, normalize_history, write_part
+from runlab.warehouse._types import UpsertResult
+
+if TYPE_CHECKING:
+    import duckdb
+
+#: Appending more parts than this rewrites the run's history into one part.
+MAX_PARTS = 16
+
+
+@dataclass(frozen=True)
+class Stored:
+    """The catalog's view of a stored run, for deciding what an upsert must do."""
+
+    fingerprint: str
+    meta_hash: str
+    updated_at: datetime | None
+    max_step: int | None
+    history_rows: int
+    parts: list[tuple[int, str]]
+    """(seq, relative path) of each history part."""
+    artifact_dirs: list[str]
+
+
+def stored(con: duckdb.DuckDBPyConnection, run_id: str) -> Stored | None:
+    """The stored state of ``run_id``, or ``None`` when it is not in the catalog."""
+    row = one(con, "SELECT fingerprint, meta_hash, updated_at, max_step, history_rows FROM runs WHERE run_id = ?",
+              [run_id])
+    if row is None:
+        return None
+    parts = con.execute(
+        "SELECT seq, path FROM history_parts WHERE run_id = ? ORDER BY seq", [run_id]
+    ).fetchall()
+    arts = con.execute("SELECT path FROM artifacts WHERE run_id = ? AND path <> ''", [run_id]).fetchall()
+    return Stored(row[0], row[1], row[2], row[3], int(row[4] or 0), [(int(s), p) for s, p in parts],
+                  [a[0] for a in arts])
+
+
+def meta_hash(record: RunRecord) -> str:
+    """Hash of everything but history: decides whether a history-less refresh changed anything."""
+    fields = {
+        k: getattr(record, k)
+        for k in ("source", "entity", "project", "name", "group", "job_type", "tags", "notes", "state",
+                  "config", "summary", "sweep_id", "tables", "created_at", "updated_at")
+    }
+    arts = [(a.name, a.type, a.version, a.digest, a.metadata) for a in record.artifacts]
+    return digest(dumps(fields), dumps(arts))
+
+
+def metric_stats(history: pa.Table) -> dict[str, tuple[int, int, int, int]]:
+    """Per metric: (rows, non-finite rows, min step, max step). NaN, ±inf and nulls count as non-finite."""
+    if history.num_rows == 0:
+        return {}
+    nonfinite = pc.invert(pc.fill_null(pc.is_finite(history["value"]), False)).cast(pa.int64())
+    t = pa.table({"metric": history["metric"], "step": history["step"], "nf": nonfinite})
+    agg = t.group_by("metric").aggregate([("step", "count"), ("nf", "sum"), ("step", "min"), ("step", "max")])
+    return {
+        m: (int(c), int(nf), int(lo), int(hi))
+        for m, c, nf, lo, hi in zip(
+            agg["metric"].to_pylist(), agg["step_count"].to_pylist(), agg["nf_sum"].to_pylist(),
+            agg["step_min"].to_pylist(), agg["step_max"].to_pylist(), strict=True,
+        )
+    }
+
+
+def copy_artifacts(home: Path, run_id: str, artifacts: list[ArtifactRecord]) -> tuple[list[str], Path | None]:
+    """Copy artifact files that still exist into the warehouse; returns each artifact's folder.
+
+    Everything is copied into a temporary folder that is renamed into place at the end, so a
+    crash never leaves a half-copied artifact that the catalog points at.
+    """
+    if not any(a.files for a in artifacts):
+        return ["" for _ in artifacts], None
+    token = new_token()
+    base = home / ARTIFACT_DIR / run_key(run_id)
+    tmp = base / f"{TMP_PREFIX}{token}"
+    final = base / token
+    out: list[str] = []
+    for i, art in enumerate(artifacts):
+        folder = safe_relpath(f"{i:03d}-{art.name}")
+        copied = 0
+        for logical, local in art.files.items():
+            src = Path(local)
+            if not src.is_file():
+                continue
+            dest = tmp / folder / safe_relpath(logical)
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(src, dest)
+            copied += 1
+        out.append((final / folder).relative_to(home).as_posix() if copied else "")
+    if not tmp.exists():
+        return ["" for _ in artifacts], None
+    tmp.rename(final)
+    return out, final
+
+
+def _last_x_values(con: duckdb.DuckDBPyConnection, files: list[Path]) -> dict[str, float]:
+    """Each x-axis metric's last value in earlier parts (carried into an appended part)."""
+    from runlab.sources._record import X_AXES
+
+    if not files:
+        return {}
+    lst = ", ".join(sql_str(str(f)) for f in files)
+    axes = ", ".join(sql_str(a) for a in X_AXES)
+    rows = con.execute(
+        f"SELECT metric, arg_max(value, step) FROM read_parquet([{lst}], union_by_name=true) "
+        f"WHERE metric IN ({axes}) GROUP BY metric"
+    ).fetchall()
+    return {m: float(v) for m, v in rows if v is not None}
+
+
+class RunWriter:
+    """One upsert: plans the change, writes files, commits the catalog, cleans up."""
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, home: Path, record: RunRecord, force: bool) -> None:
+        self.con, self.home, self.record, self.force = con, home, record, force
+        self.new_files: list[Path] = []
+
+    def run(self) -> UpsertResult:
+        rec = self.record
+        fp = rec.fingerprint()
+        mh = meta_hash(rec)
+        history = normalize_history(rec.history, rec.run_id)
+        prev = stored(self.con, rec.run_id)
+        if prev is not None and not self.force:
+            if prev.fingerprint == fp and prev.meta_hash == mh and not rec.history_is_partial:
+                return UpsertResult(run_id=rec.run_id, status="unchanged", fingerprint=fp,
+                                    history_rows=prev.history_rows)
+            new_ts, old_ts = utc_naive(rec.updated_at), prev.updated_at
+            if new_ts is not None and old_ts is not None and new_ts < old_ts:
+                return UpsertResult(run_id=rec.run_id, status="unchanged", fingerprint=fp,
+                                    history_rows=prev.history_rows,
+                                    note=f"stored copy is newer ({old_ts.isoformat()} > {new_ts.isoformat()})")
+        if rec.history_is_partial and prev is not None:
+            return self._append(prev, history, fp, mh)
+        return self._replace(prev, history, fp, mh)
+
+    # -- full replace -------------------------------------------------------------------------
+    def _replace(self, prev: Stored | None, history: pa.Table, fp: str, mh: str) -> UpsertResult:
+        rec = self.record
+        try:
+            part_rows = self._write_part(history, seq=0, carry={}) if history.num_rows else []
+            art_paths, art_dir = copy_artifacts(self.home, rec.run_id, rec.artifacts)
+            if art_dir is not None:
+                self.new_files.append(art_dir)
+            stats = metric_stats(history)
+            max_step = max((s[3] for s in stats.values()), default=None)
+            self.con.execute("BEGIN TRANSACTION")
+            try:
+                for table in ("runs", "history_parts", "metrics", "artifacts", "run_tables"):
+                    self.con.execute(f"DELETE FROM {table} WHERE run_id = ?", [rec.run_id])
+                self._insert_run(fp, mh, max_step, history.num_rows)
+                self._insert_parts(part_rows)
+                self._insert_metrics(stats)
+                self._insert_artifacts(art_paths)
+                self._insert_tables()
+                self.con.execute("COMMIT")
+            except BaseException:
+                self.con.execute("ROLLBACK")
+                raise
+        except BaseException:
+            remove_quietly(self.new_files)
+            raise
+        if prev is not None:
+            remove_quietly([self.home / p for _, p in prev.parts])
+            remove_quietly({(self.home / a).parent for a in prev.artifact_dirs})
+        return UpsertResult(run_id=rec.run_id, status="added" if prev is None else "updated",
+                            fingerprint=fp, history_rows=history.num_rows, new_rows=history.num_rows)
+
+    # -- append new steps ---------------------------------------------------------------------
+    def _append(self, prev: Stored, history: pa.Table, fp: str, mh: str) -> UpsertResult:
+        rec = self.record
+        if prev.max_step is not None and history.num_rows:
+            history = history.filter(pc.greater(history["step"], prev.max_step))
+        if history.num_rows == 0 and prev.meta_hash == mh:
+            return UpsertResult(run_id=rec.run_id, status="unchanged", fingerprint=fp,
+                                history_rows=prev.history_rows)
+        appended = history.num_rows
+        old_files = [self.home / p for _, p in prev.parts]
+        compact = history.num_rows > 0 and len(prev.parts) + 1 > MAX_PARTS
+        try:
+            if compact:
+                merged = self._read_parts(old_files)
+                history = pa.concat_tables([merged, history])
+                part_rows = self._write_part(history, seq=0, carry={})
+            elif history.num_rows:
+                seq = max((s for s, _ in prev.parts), default=-1) + 1
+                part_rows = self._write_part(history, seq=seq, carry=_last_x_values(self.con, old_files))
+            else:
+                part_rows = []
+            stats = metric_stats(history)
+            self.con.execute("BEGIN TRANSACTION")
+            try:
+                if compact:
+                    self.con.execute("DELETE FROM history_parts WHERE run_id = ?", [rec.run_id])
+                    self.con.execute("DELETE FROM metrics WHERE run_id = ?", [rec.run_id])
+                    total = history.num_rows
+                else:
+                    stats = self._merge_stats(stats)
+                    self.con.execute("DELETE FROM metrics WHERE run_id = ?", [rec.run_id])
+                    total = prev.history_rows + history.num_rows
+                max_step = max((s[3] for s in stats.values()), default=prev.max_step)
+                self.con.execute("DELETE FROM runs WHERE run_id = ?", [rec.run_id])
+                self.con.execute("DELETE FROM run_tables WHERE run_id = ?", [rec.run_id])
+                self._insert_run(fp, mh, max_step, total)
+                self._insert_parts(part_rows)
+                self._insert_metrics(stats)
+                self._insert_tables()
+                self.con.execute("COMMIT")
+            except BaseException:
+                self.con.execute("ROLLBACK")
+                raise
+        except BaseException:
+            remove_quietly(self.new_files)
+            raise
+        if compact:
+            remove_quietly(old_files)
+        return UpsertResult(run_id=rec.run_id, status="appended", fingerprint=fp,
+                            history_rows=total, new_rows=appended)
+
+    # -- helpers ------------------------------------------------------------------------------
+    def _read_parts(self, files: list[Path]) -> pa.Table:
+        lst = ", ".join(sql_str(str(f)) for f in files)
+        merged = self.con.sql(
+            f"SELECT step, metric, value FROM read_parquet([{lst}], union_by_name=true) ORDER BY step"
+        ).to_arrow_table()
+        return normalize_history(merged, self.record.run_id)
+
+    def _write_part(self, history: pa.Table, *, seq: int, carry: dict[str, float]) -> list[Any]:
+        rec = self.record
+        table = build_part(rec.run_id, history, carry)
+        rel = Path(HISTORY_DIR) / run_key(rec.run_id)[:2] / run_key(rec.run_id) / f"part-{seq:04d}-{new_token()}.parquet"
+        final = self.home / rel
+        self.new_files.append(final)
+        write_part(table, final)
+        steps = history["step"]
+        axes = [n for n in table.column_names if n not in ("run_id", "step", "metric", "value")]
+        return [(rec.run_id, seq, rel.as_posix(), history.num_rows, pc.min(steps).as_py(), pc.max(steps).as_py(), axes)]
+
+    def _merge_stats(self, new: dict[str, tuple[int, int, int, int]]) -> dict[str, tuple[int, int, int, int]]:
+        rows = self.con.execute(
+            "SELECT metric, n_rows, n_nonfinite, min_step, max_step FROM metrics WHERE run_id = ?",
+            [self.record.run_id],
+        ).fetchall()
+        merged = {m: (int(n), int(nf), int(lo), int(hi)) for m, n, nf, lo, hi in rows}
+        for m, (n, nf, lo, hi) in new.items():
+            if m in merged:
+                on, onf, olo, ohi = merged[m]
+                merged[m] = (on + n, onf + nf, min(olo, lo), max(ohi, hi))
+            else:
+                merged[m] = (n, nf, lo, hi)
+        return merged
+
+    def _insert_run(self, fp: str, mh: str, max_step: int | None, rows: int) -> None:
+        r = self.record
+        self.con.execute(
+            "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [r.run_id, r.source, r.entity, r.project, r.name, r.group, r.job_type, list(r.tags), r.state,
+             utc_naive(r.created_at), utc_naive(r.updated_at), dumps(r.config), dumps(r.summary),
+             r.sweep_id, r.notes, r.origin_path, list(r.problems), fp, mh, max_step, rows,
+             datetime.now(UTC).replace(tzinfo=None)],
+        )
+
+    def _insert_parts(self, rows: list[Any]) -> None:
+        if rows:
+            self.con.executemany("INSERT INTO history_parts VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+
+    def _insert_metrics(self, stats: dict[str, tuple[int, int, int, int]]) -> None:
+        if not stats:
+            return
+        rid = self.record.run_id
+        t = pa.table({
+            "run_id": [rid] * len(stats), "metric": list(stats),
+            "n_rows": [s[0] for s in stats.values()], "n_nonfinite": [s[1] for s in stats.values()],
+            "min_step": [s[2] for s in stats.values()], "max_step": [s[3] for s in stats.values()],
+        })
+        self.con.register("_runlab_new_metrics", t)
+        try:
+            self.con.execute("INSERT INTO metrics SELECT * FROM _runlab_new_metrics")
+        finally:
+            self.con.unregister("_runlab_new_metrics")
+
+    def _insert_artifacts(self, paths: list[str]) -> None:
+        rows = [
+            (self.record.run_id, a.name, a.type, a.version, a.digest, dumps(a.metadata), p)
+            for a, p in zip(self.record.artifacts, paths, strict=True)
+        ]
+        if rows:
+            self.con.executemany("INSERT INTO artifacts VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+
+    def _insert_tables(self) -> None:
+        rows = [(self.record.run_id, str(k), dumps(v)) for k, v in self.record.tables.items()]
+        if rows:
+            self.con.executemany("INSERT INTO run_tables VALUES (?, ?, ?)", rows)

@@ -1,0 +1,106 @@
+"""compare(): the numbers every output shows, and the `runlab compare` command over a warehouse."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from test_report_fixtures import config_task_runs, write
+from typer.testing import CliRunner
+
+from runlab import stats
+from runlab.cli.app import app
+from runlab.errors import InputError
+from runlab.reports import load_config
+from runlab.stats.frame import compare, from_score_dict
+
+
+def _scores(seed=0):
+    rng = np.random.default_rng(seed)
+    return {"a": rng.normal(1.0, 0.3, (6, 4)), "b": rng.normal(0.0, 0.3, (6, 4))}
+
+
+def test_points_equal_the_array_functions_and_seed_reproduces():
+    data = _scores()
+    r1 = compare(data, reps=300, seed=7)
+    r2 = compare(data, reps=300, seed=7)
+    assert r1.estimate("a", "IQM") == r2.estimate("a", "IQM")
+    point, lo, hi = r1.estimate("a", "IQM")
+    assert point == pytest.approx(stats.iqm(data["a"]), abs=1e-12)
+    assert r1.estimate("b", "Median")[0] == pytest.approx(stats.median(data["b"]), abs=1e-12)
+    assert lo < point < hi
+    assert compare(data, reps=300, seed=8).estimate("a", "IQM")[1] != lo
+
+
+def test_improvement_and_tests_find_the_clear_winner():
+    res = compare(_scores(), reps=300, tests=("welch_t", "mann_whitney", "permutation"), correction="bonferroni")
+    row = res.improvement.iloc[0]
+    assert (row.method_x, row.method_y) == ("a", "b") and row.probability > 0.9
+    assert set(res.tests["test"]) == {"welch_t", "mann_whitney", "permutation"}
+    assert res.tests["reject"].all()
+    assert (res.tests["p_adjusted"] >= res.tests["p_value"]).all()
+
+
+def test_minimize_flips_improvement_not_the_estimates():
+    data = _scores()
+    res = compare(from_score_dict(data, direction="minimize"), reps=200)
+    assert res.improvement.iloc[0].probability < 0.1
+    assert res.estimate("a", "Mean")[0] == pytest.approx(stats.mean(data["a"]))
+    assert res.profile is not None and res.profile.taus[0] > res.profile.taus[-1]
+
+
+def test_trim_changes_the_iqm_label_and_value():
+    data = _scores()
+    res = compare(data, reps=100, trim=0.1, aggregates=("iqm",))
+    point = res.estimates.iloc[0]
+    assert point["aggregate"] == "Trimmed mean (0.1)"
+    assert point["estimate"] == pytest.approx(stats.trimmed_mean(data["a"], 0.1))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [({"trim": 0.5}, "trim"), ({"reps": 0}, "reps"), ({"confidence": 1.0}, "confidence"), ({"tests": ("t",)}, "test")],
+)
+def test_bad_settings(kwargs, match):
+    with pytest.raises(InputError, match=match):
+        compare(_scores(), **kwargs)
+
+
+def test_one_run_only_is_refused_clearly():
+    with pytest.raises(InputError):
+        compare({"a": np.ones((1, 3)), "b": np.zeros((1, 3))}, reps=10)
+
+
+def test_config_overrides_and_errors(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("metrics:\n  primary: [reward]\nanalysis:\n  bootstrap_samples: 100\n")
+    cfg = load_config(path, ["analysis.confidence_level=0.9", "group_by=algo.name"])
+    assert cfg.analysis.bootstrap_samples == 100 and cfg.analysis.confidence_level == 0.9
+    with pytest.raises(InputError, match=r"analysis\.bootstrap_sample: Extra inputs"):
+        load_config(path, ["analysis.bootstrap_sample=5"])
+    with pytest.raises(InputError, match=r"analysis\.confidence_level.*got 2"):
+        load_config(path, ["analysis.confidence_level=2"])
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory):
+    return write(tmp_path_factory.mktemp("wh"), config_task_runs(seeds=5, hostile=True))
+
+
+def test_cli_prints_estimates_tests_and_notes(home):
+    out = CliRunner().invoke(
+        app,
+        ["--home", str(home), "compare", "metrics.primary=[overview/reward]", "group_by=algo.name",
+         "task_by=sim.task", "analysis.bootstrap_samples=200"],
+    )
+    assert out.exit_code == 0, out.output
+    text = out.output
+    for needle in ("IQM", "ppo", "dqn", "random", "mann", "welch", "holm", "P(X > Y)", "5 x 3"):
+        assert needle in text
+
+
+def test_cli_bad_config_is_a_clean_error(home, tmp_path):
+    out = CliRunner().invoke(app, ["--home", str(home), "compare", "reducer=median", "metrics.primary=[x]"])
+    assert out.exit_code == 1
+    assert "reducer" in out.output and "Traceback" not in out.output
+    out = CliRunner().invoke(app, ["--home", str(home), "compare", str(tmp_path / "missing.yaml")])
+    assert out.exit_code == 1 and "does not exist" in out.output

@@ -1,0 +1,157 @@
+"""build_report / `runlab report`: executed notebook, one-file HTML in a real browser, LaTeX, CSV, W&B.
+
+One report with a hostile run name is built per module (the notebook runs on a real kernel), and
+every format is checked for content and for the name staying inert.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+from test_report_fixtures import HOSTILE, config_task_runs, write
+from typer.testing import CliRunner
+
+from runlab.cli.app import app
+from runlab.errors import InputError
+from runlab.reports import build_report, latex_escape
+from runlab.warehouse import Warehouse
+
+CONFIG = {
+    "title": "Report <b>title</b>",
+    "metrics": {"primary": ["overview/reward"], "secondary": ["losses/loss"]},
+    "group_by": "algo.name",
+    "task_by": "sim.task",
+    "analysis": {"bootstrap_samples": 300},
+}
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory):
+    return write(tmp_path_factory.mktemp("wh"), config_task_runs(seeds=5, hostile=True))
+
+
+@pytest.fixture(scope="module")
+def report(home, tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
+    with Warehouse.open(home, read_only=True) as wh:
+        return build_report(wh, CONFIG, out)
+
+
+def test_every_format_is_written(report):
+    assert report.html.is_file() and report.notebook is not None and report.notebook.is_file()
+    assert {p.name for p in report.latex} == {"estimates_0.tex", "tests_0.tex"}
+    assert {p.name for p in report.csv} >= {"estimates.csv", "tests.csv", "scores.csv", "runs.csv"}
+    assert len(report.figures) >= 8 and all(p.stat().st_size > 1000 for p in report.figures)
+
+
+def test_notebook_executed_with_sections_and_parameters(report):
+    nb = nbformat.read(report.notebook, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert code[0].metadata["tags"] == ["parameters"] and "REPS = 300" in code[0].source
+    assert all(c.execution_count is not None for c in code)
+    outputs = [o for c in code for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    assert sum("image/png" in o.get("data", {}) for o in outputs) >= 8
+    markdown = " ".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    for section in ("Data overview", "Aggregate performance", "Performance profiles", "Task-level", "Templates"):
+        assert section in markdown
+    # data reaches the notebook through files, never as code
+    sources = "\n".join(c.source for c in code)
+    assert "ppo" not in sources and "<script>" not in sources and "maze" not in sources
+    assert "&lt;b&gt;" in markdown and "<b>" not in markdown
+
+
+def test_hostile_name_survives_the_data_files(report):
+    runs = pd.read_parquet(report.data_dir / "runs.parquet")
+    assert HOSTILE in set(runs["name"])
+    csv = pd.read_csv(report.out_dir / "csv" / "runs.csv")
+    assert HOSTILE in set(csv["name"])
+    meta = json.loads((report.data_dir / "report.json").read_text())
+    assert meta["comparisons"]["overview/reward"]["methods"] == ["dqn", "ppo", "random"]
+
+
+def test_latex_tables_are_booktabs_and_escaped(report):
+    tex = (report.out_dir / "tables" / "estimates_0.tex").read_text()
+    assert r"\toprule" in tex and r"\midrule" in tex and r"\bottomrule" in tex
+    assert tex.count(r" \\") == 4  # header + 3 methods
+    assert "95\\%" in tex
+    escaped = latex_escape(HOSTILE)
+    assert "\n" not in escaped
+    rest = re.sub(r"\\text[a-z]+\{\}", "", escaped)
+    assert re.search(r"(?<!\\)[{}$&%#_^~]", rest) is None  # every special is escaped
+    assert r"\input" not in escaped and r"\textbackslash{}input\{x\}" in escaped
+
+
+def _chromium(url: str, user_dir: Path) -> str:
+    exe = shutil.which("chromium") or "/usr/bin/chromium"
+    proc = subprocess.run(
+        [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+         "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={user_dir}",
+         "--dump-dom", url],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return proc.stdout
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not (shutil.which("chromium") or Path("/usr/bin/chromium").exists()), reason="chromium not installed (make browser)")
+def test_html_renders_in_chromium_inert_and_sortable(report, tmp_path):
+    url = report.html.as_uri() + "#sort=-score: overview/reward"
+    dom = _chromium(url, tmp_path / "profile")
+    assert "<title>Report &lt;b&gt;title&lt;/b&gt;</title>" in dom  # the page's script did not touch it
+    assert "pwned" not in dom.split("<body>")[0]
+    assert "&lt;script&gt;document.title='pwned'&lt;/script&gt;" in dom
+    assert dom.count("<img") == len(report.figures)
+    assert 'data:image/png;base64,' in dom and "http://" not in dom and "https://" not in dom
+    runs = dom[dom.index('id="runs"'):]
+    assert 'data-sorted="-score: overview/reward"' in runs
+    ids = [r.split("</td>")[0] for r in runs.split("<tr><td>")[1:]]
+    assert ids[:5] == sorted(ids[:5]) or all("ppo" in i for i in ids[:15])  # best (ppo) first
+    assert all("ppo" in i for i in ids[:15])
+    for heading in ("Estimates with confidence intervals", "Significance tests", "Worst task per method"):
+        assert heading in dom
+
+
+def test_cli_report_writes_the_files_without_executing(home, tmp_path):
+    out = CliRunner().invoke(
+        app,
+        ["--home", str(home), "report", "--out", str(tmp_path / "r"), "--no-execute",
+         "metrics.primary=[overview/reward]", "group_by=algo.name", "analysis.bootstrap_samples=100"],
+    )
+    assert out.exit_code == 0, out.output
+    assert (tmp_path / "r" / "report.html").is_file()
+    nb = nbformat.read(tmp_path / "r" / "analysis.ipynb", as_version=4)
+    assert all(c.execution_count is None for c in nb.cells if c.cell_type == "code")
+
+
+def test_report_config_errors(home, tmp_path):
+    with Warehouse.open(home, read_only=True) as wh, pytest.raises(InputError, match="visualization.style"):
+        build_report(wh, {**CONFIG, "visualization": {"style": "nope"}}, tmp_path, notebook=False)
+    (tmp_path / "file").write_text("x")
+    with Warehouse.open(home, read_only=True) as wh, pytest.raises(InputError, match="--out must be a directory"):
+        build_report(wh, CONFIG, tmp_path / "file", notebook=False)
+
+
+def test_wandb_export_offline_reads_back(home, tmp_path, monkeypatch):
+    pytest.importorskip("runlab.sources.wandb_offline")
+    from runlab.sources.wandb_offline import read_run
+
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    cfg = {**CONFIG, "wandb": {"project": "analysis", "mode": "offline"}}
+    with Warehouse.open(home, read_only=True) as wh:
+        files = build_report(wh, cfg, tmp_path, notebook=False, to_wandb=True)
+    assert files.wandb_run_dir is not None
+    record = read_run(files.wandb_run_dir)
+    assert record.project == "analysis"
+    assert "0_overview_reward/estimates" in record.tables
+    table = record.tables["0_overview_reward/estimates"]
+    assert "estimate" in table["columns"] and len(table["data"]) == 9
+    assert any(a.type == "dataset" for a in record.artifacts)
