@@ -22,13 +22,13 @@ import os
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-import time  # noqa: E402
-import tracemalloc  # noqa: E402
-import warnings  # noqa: E402
+import time
+import tracemalloc
+import warnings
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from runlab import stats  # noqa: E402
+from runlab import stats
 
 
 def make_data(seed: int = 0) -> dict[str, np.ndarray]:
@@ -36,7 +36,9 @@ def make_data(seed: int = 0) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(seed)
     difficulty = rng.gamma(2.0, 0.5, size=26)
     return {
-        f"method_{i}": np.clip(rng.lognormal(np.log(0.4 + 0.15 * i) - difficulty / 4, 0.6, size=(10, 26)), 0, None)
+        f"method_{i}": np.clip(
+            rng.lognormal(np.log(0.4 + 0.15 * i) - difficulty / 4, 0.6, size=(10, 26)), 0, None
+        )
         for i in range(5)
     }
 
@@ -59,7 +61,9 @@ def peak_mb(fn) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rliable-fraction", type=float, default=0.1, help="fraction of reps rliable runs")
     parser.add_argument("--repeat", type=int, default=3, help="runlab timings: best of this many")
     args = parser.parse_args()
@@ -70,12 +74,22 @@ def main() -> None:
     data = make_data()
     frac = args.rliable_fraction
     taus = np.linspace(0.0, 2.0, 200)
-    pairs = [("method_4", "method_0"), ("method_4", "method_1"), ("method_4", "method_2"), ("method_4", "method_3")]
+    pairs = [
+        ("method_4", "method_0"),
+        ("method_4", "method_1"),
+        ("method_4", "method_2"),
+        ("method_4", "method_3"),
+    ]
     agg = stats.aggregate_func("median", "iqm", "mean", "optimality_gap")
 
     def rl_agg(x: np.ndarray) -> np.ndarray:
         return np.array(
-            [rlm.aggregate_median(x), rlm.aggregate_iqm(x), rlm.aggregate_mean(x), rlm.aggregate_optimality_gap(x)]
+            [
+                rlm.aggregate_median(x),
+                rlm.aggregate_iqm(x),
+                rlm.aggregate_mean(x),
+                rlm.aggregate_optimality_gap(x),
+            ]
         )
 
     workloads = [
@@ -100,13 +114,17 @@ def main() -> None:
             ),
         ),
     ]
-    print(f"data: 5 methods x (10 runs x 26 tasks); rliable at {frac:g} of the reps, time scaled by 1/{frac:g}")
-    print(f"OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}; times are wall-clock, runlab best of {args.repeat}")
+    print(
+        f"data: 5 methods x (10 runs x 26 tasks); rliable at {frac:g} of the reps, time scaled by 1/{frac:g}"
+    )
+    print(
+        f"OPENBLAS_NUM_THREADS={os.environ['OPENBLAS_NUM_THREADS']}; times are wall-clock, runlab best of {args.repeat}"
+    )
     print(f"{'workload':46s} {'runlab s':>9s} {'rliable s':>10s} {'ratio':>8s} {'peak MB':>8s}")
     np.random.seed(0)  # rliable draws from the global RNG
     for name, reps, ours, theirs in workloads:
         t_ours = best_of(ours, args.repeat)
-        rl_reps = max(2, int(round(reps * frac)))
+        rl_reps = max(2, round(reps * frac))
         t0 = time.perf_counter()
         theirs(rl_reps)
         t_rl = (time.perf_counter() - t0) * reps / rl_reps

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_report_fixtures import config_task_runs, write
 from typer.testing import CliRunner
 
 from runlab import stats
@@ -12,6 +11,7 @@ from runlab.cli.app import app
 from runlab.errors import InputError
 from runlab.reports import load_config
 from runlab.stats.frame import compare, from_score_dict
+from test_report_fixtures import config_task_runs, write
 
 
 def _scores(seed=0):

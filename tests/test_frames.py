@@ -177,7 +177,7 @@ def test_exports_round_trip_hostile_names(wh, make_record, tmp_path, suffix):
     assert r.loc[0, "name"] == HOSTILE and r.loc[0, "config.trainer.lr"] == 0.1 and r.loc[0, "label.method"] == "ppo"
     export_frame(tidy_frame(wh, metrics=["r"]), tmp_path / f"f{suffix}")
     assert read(tmp_path / f"f{suffix}")["run_name"].tolist() == [HOSTILE, HOSTILE]
-    with pytest.raises(InputError, match=".csv or .parquet"):
+    with pytest.raises(InputError, match=r"\.csv or \.parquet"):
         export_history(wh, tmp_path / "h.xlsx")
 
 

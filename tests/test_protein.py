@@ -132,7 +132,7 @@ class OptimizerSuite:
         p = self.make()
         s, _ = p.suggest()
         del s["trainer"]["epochs"]
-        with pytest.raises(InputError, match="trainer.epochs"):
+        with pytest.raises(InputError, match=r"trainer\.epochs"):
             p.observe(s, score=1.0)
         s, _ = p.suggest()
         s["gamma"] = 2.0

@@ -15,13 +15,13 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 import pytest
-from test_report_fixtures import HOSTILE, config_task_runs, write
 from typer.testing import CliRunner
 
 from runlab.cli.app import app
 from runlab.errors import InputError
 from runlab.reports import build_report, latex_escape
 from runlab.warehouse import Warehouse
+from test_report_fixtures import HOSTILE, config_task_runs, write
 
 CONFIG = {
     "title": "Report <b>title</b>",
@@ -114,7 +114,6 @@ def test_html_renders_in_chromium_inert_and_sortable(report, tmp_path):
     runs = dom[dom.index('id="runs"'):]
     assert 'data-sorted="-score: overview/reward"' in runs
     ids = [r.split("</td>")[0] for r in runs.split("<tr><td>")[1:]]
-    assert ids[:5] == sorted(ids[:5]) or all("ppo" in i for i in ids[:15])  # best (ppo) first
     assert all("ppo" in i for i in ids[:15])
     for heading in ("Estimates with confidence intervals", "Significance tests", "Worst task per method"):
         assert heading in dom
@@ -133,7 +132,7 @@ def test_cli_report_writes_the_files_without_executing(home, tmp_path):
 
 
 def test_report_config_errors(home, tmp_path):
-    with Warehouse.open(home, read_only=True) as wh, pytest.raises(InputError, match="visualization.style"):
+    with Warehouse.open(home, read_only=True) as wh, pytest.raises(InputError, match=r"visualization\.style"):
         build_report(wh, {**CONFIG, "visualization": {"style": "nope"}}, tmp_path, notebook=False)
     (tmp_path / "file").write_text("x")
     with Warehouse.open(home, read_only=True) as wh, pytest.raises(InputError, match="--out must be a directory"):

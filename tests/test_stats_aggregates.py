@@ -13,7 +13,9 @@ from runlab import stats
 from runlab.errors import InputError
 
 finite = st.floats(-1e3, 1e3, allow_nan=False, allow_infinity=False)
-score_mats = st.tuples(st.integers(1, 7), st.integers(1, 6)).flatmap(lambda s: arrays(np.float64, s, elements=finite))
+score_mats = st.tuples(st.integers(1, 7), st.integers(1, 6)).flatmap(
+    lambda s: arrays(np.float64, s, elements=finite)
+)
 
 
 def _data(seed: int, runs: int = 10, tasks: int = 26) -> np.ndarray:
@@ -94,12 +96,18 @@ def test_location_aggregates_are_shift_scale_equivariant(x: np.ndarray, a: float
 @given(
     st.integers(1, 5).flatmap(
         lambda t: st.tuples(
-            arrays(np.float64, st.tuples(st.integers(1, 6), st.just(t)), elements=st.integers(-3, 3).map(float)),
-            arrays(np.float64, st.tuples(st.integers(1, 6), st.just(t)), elements=st.integers(-3, 3).map(float)),
+            arrays(
+                np.float64, st.tuples(st.integers(1, 6), st.just(t)), elements=st.integers(-3, 3).map(float)
+            ),
+            arrays(
+                np.float64, st.tuples(st.integers(1, 6), st.just(t)), elements=st.integers(-3, 3).map(float)
+            ),
         )
     )
 )
 def test_probability_of_improvement_is_complementary(xy: tuple[np.ndarray, np.ndarray]) -> None:
     x, y = xy
-    assert stats.probability_of_improvement(x, y) + stats.probability_of_improvement(y, x) == pytest.approx(1.0)
+    assert stats.probability_of_improvement(x, y) + stats.probability_of_improvement(y, x) == pytest.approx(
+        1.0
+    )
     assert stats.probability_of_improvement(x, x) == pytest.approx(0.5)

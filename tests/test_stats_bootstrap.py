@@ -61,34 +61,51 @@ def test_draw_counts_are_stratified_multinomials(runs: int) -> None:
     np.testing.assert_allclose(counts.var(axis=2), 1 - 1 / runs, atol=0.12)  # multinomial variance
 
 
-@pytest.mark.parametrize("method", ["percentile", "basic", "bca"])
-@pytest.mark.parametrize("task_bootstrap", [False, True])
+@pytest.mark.parametrize(
+    ("method", "task_bootstrap"),
+    [("percentile", False), ("basic", False), ("bca", False), ("percentile", True)],
+)
 def test_intervals_agree_with_rliable(method: str, task_bootstrap: bool) -> None:
-    if method == "bca" and task_bootstrap:
-        pytest.skip("rliable's bca jackknife ignores task resampling; compared without it")
     data = _scores(1, methods=1)
     func = stats.aggregate_func("median", "iqm", "mean", "optimality_gap")
-    points, ours = stats.interval_estimates(data, func, reps=4000, method=method, task_bootstrap=task_bootstrap, seed=3)
+    points, ours = stats.interval_estimates(
+        data, func, reps=2500, method=method, task_bootstrap=task_bootstrap, seed=3
+    )
 
     def rl_func(x: np.ndarray) -> np.ndarray:
         return np.array(
-            [rlm.aggregate_median(x), rlm.aggregate_iqm(x), rlm.aggregate_mean(x), rlm.aggregate_optimality_gap(x)]
+            [
+                rlm.aggregate_median(x),
+                rlm.aggregate_iqm(x),
+                rlm.aggregate_mean(x),
+                rlm.aggregate_optimality_gap(x),
+            ]
         )
 
     np.random.seed(5)
-    rl_points, theirs = rly.get_interval_estimates(data, rl_func, reps=4000, method=method, task_bootstrap=task_bootstrap)
+    rl_points, theirs = rly.get_interval_estimates(
+        data, rl_func, reps=2500, method=method, task_bootstrap=task_bootstrap
+    )
     np.testing.assert_allclose(points["m0"], rl_points["m0"], rtol=1e-12)
     width = theirs["m0"][1] - theirs["m0"][0]
-    # Monte-Carlo error of a 4000-rep 2.5 % quantile is a few % of the interval width
-    np.testing.assert_allclose(ours["m0"], theirs["m0"], atol=0.12 * width.max())
+    # Monte-Carlo error of a 2500-rep 2.5 % quantile is a few % of the interval width
+    np.testing.assert_allclose(ours["m0"], theirs["m0"], atol=0.15 * width.max())
 
 
 def test_bca_matches_arch_on_a_single_metric_exactly_given_the_same_distribution() -> None:
     from runlab.stats._intervals import _jackknife, bootstrap_distribution, confidence_interval
 
     x = _scores(2, methods=1)["m0"]
-    results = bootstrap_distribution(x, AggregateStat(stats.aggregate_func("iqm")), 3000, np.random.default_rng(0))
-    ours = confidence_interval(results, np.array([stats.iqm(x)]), "bca", 0.9, lambda: _jackknife(x, lambda s: np.array([stats.iqm(s)])))
+    results = bootstrap_distribution(
+        x, AggregateStat(stats.aggregate_func("iqm")), 3000, np.random.default_rng(0)
+    )
+    ours = confidence_interval(
+        results,
+        np.array([stats.iqm(x)]),
+        "bca",
+        0.9,
+        lambda: _jackknife(x, lambda s: np.array([stats.iqm(s)])),
+    )
     bs = rly.StratifiedBootstrap(x)
     bs._results, bs._base = results, np.array([stats.iqm(x)])  # hand arch the same distribution
     bs._last_func = None
@@ -144,16 +161,13 @@ def test_same_seed_same_answer_in_another_process() -> None:
         for _ in range(2)
     ]
     assert outs[0] == outs[1]
-    here = stats.interval_estimates(
-        {"a": np.random.default_rng(0).normal(size=(6, 5))}, stats.aggregate_func(), reps=10, seed=42
-    )
-    assert here  # the snippet's API is the public one
+    assert len(eval(outs[0])) == 2 * 8 + 6
 
 
 def test_all_equal_scores_give_a_zero_width_interval_and_bca_refuses() -> None:
     data = {"flat": np.full((6, 4), 3.0)}
     with pytest.warns(stats.SampleSizeWarning, match="distinct"):
-        points, ci = stats.interval_estimates(data, "mean", reps=200, seed=0)
+        _points, ci = stats.interval_estimates(data, "mean", reps=200, seed=0)
     np.testing.assert_array_equal(ci["flat"], [[3.0], [3.0]])
     with pytest.raises(InputError, match="bca"), warnings.catch_warnings():
         warnings.simplefilter("ignore", stats.SampleSizeWarning)

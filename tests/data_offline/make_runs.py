@@ -35,7 +35,9 @@ def write_main(wandb, out: Path) -> str:
         notes="notes with\nnewline",
         config={"lr": 0.1, "trainer": {"optimizer": {"learning_rate": 3e-4}, "gamma": 0.99}, "seed": 7},
     )
-    run.config.update({"extra": "x", "trainer": {"optimizer": {"learning_rate": 1e-3}}}, allow_val_change=True)
+    run.config.update(
+        {"extra": "x", "trainer": {"optimizer": {"learning_rate": 1e-3}}}, allow_val_change=True
+    )
     for i in range(6):
         run.log(
             {
@@ -73,7 +75,13 @@ def write_failed(wandb, out: Path) -> str:
 
 def write_typed(wandb, out: Path) -> str:
     """Both history encodings (json and typed) written by the client."""
-    run = _init(wandb, out, project="proj", name="typed", settings=wandb.Settings(x_history_value_encoding="json,typed"))
+    run = _init(
+        wandb,
+        out,
+        project="proj",
+        name="typed",
+        settings=wandb.Settings(x_history_value_encoding="json,typed"),
+    )
     for i in range(4):
         run.log({"a": float(i) / 2, "b": i, "c": i % 2 == 1, "n": math.nan, "s": "txt", "d": {"e": i}})
     path = run.dir
@@ -101,7 +109,13 @@ def write_long(wandb, out: Path) -> str:
     return str(Path(path).parent)
 
 
-CASES = {"main": write_main, "failed": write_failed, "typed": write_typed, "wide": write_wide, "long": write_long}
+CASES = {
+    "main": write_main,
+    "failed": write_failed,
+    "typed": write_typed,
+    "wide": write_wide,
+    "long": write_long,
+}
 
 
 def main() -> None:

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 from rich.text import Text
 
 from runlab.cli._common import STATE, cli_errors, console, err_console, home
@@ -55,11 +54,9 @@ def _print_summary(summary: object) -> None:
         console.print(Text(f"{len(summary.problems)} warning(s) from the reader:"))
         for run_id, problem in summary.problems:
             console.print(Text(f"  {run_id}: {problem}"))
-    if summary.failures:
-        table = Table("run folder", "error", title="failed runs", show_lines=True)
-        for path, message in summary.failures:
-            table.add_row(Text(str(path)), Text(message))
-        err_console.print(table)
+    for path, message in summary.failures:
+        # Plain lines, not a table: folder paths must stay whole to be copied into a command.
+        err_console.print(Text("failed: ", style="bold red") + Text(f"{path}\n  {message}"), soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

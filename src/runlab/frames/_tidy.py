@@ -161,8 +161,10 @@ class _Builder:
         grid_t = self._grid(base, grid)
         keep = self._lttb(base, ds) if ds is not None and ds.method == "lttb" else None
         pts = _sql.points_sql(base, None if ds is None else ds.method, 0 if ds is None else ds.n, grid_t, keep)
-        if interpolation == "none" and grid_t is None and ds is None:
-            filled_q = f"SELECT run_id, task, col, x, value AS v, true AS obs FROM {base}"
+        if interpolation == "none" and grid_t is None:
+            # Only logged values: no cross join of every metric with every point is needed.
+            semi = "" if ds is None else f" SEMI JOIN ({pts}) p USING (run_id, x)"
+            filled_q = f"SELECT run_id, task, col, x, value AS v, true AS obs FROM {base}{semi}"
         else:
             filled_q = _sql.filled_sql(base, pts, interpolation)
         filled = self._temp("filled", filled_q)

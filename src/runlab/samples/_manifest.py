@@ -112,11 +112,20 @@ def verify_samples(root: Path) -> list[str]:
         if len(run_dirs) != info.get("offline_runs", 0):
             problems.append(f"set {name}: {len(run_dirs)} offline run dirs, manifest says {info.get('offline_runs')}")
         if "curve_rows" in info:
-            import pyarrow.parquet as pq
-
-            rows = pq.ParquetFile(root / name / "curves.parquet").metadata.num_rows
-            runs = pq.ParquetFile(root / name / "runs.parquet").metadata.num_rows
-            if rows != info["curve_rows"] or runs != info["curve_runs"]:
-                problems.append(f"set {name}: {runs} runs / {rows} rows, manifest says "
-                                f"{info['curve_runs']} / {info['curve_rows']}")
+            problems += _check_curves(root / name, info)
     return problems
+
+
+def _check_curves(set_dir: Path, info: dict[str, Any]) -> list[str]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        rows = pq.ParquetFile(set_dir / "curves.parquet").metadata.num_rows
+        runs = pq.ParquetFile(set_dir / "runs.parquet").metadata.num_rows
+    except (OSError, pa.ArrowException) as exc:
+        return [f"set {set_dir.name}: cannot read its Parquet files ({exc})"]
+    if rows != info["curve_rows"] or runs != info["curve_runs"]:
+        return [f"set {set_dir.name}: {runs} runs / {rows} rows, manifest says "
+                f"{info['curve_runs']} / {info['curve_rows']}"]
+    return []

@@ -97,7 +97,7 @@ def scan_log(data: bytes, name: str = "<bytes>") -> LogScan:
     part_start = 0
     while pos < size:
         block_end = pos - pos % BLOCK_SIZE + BLOCK_SIZE
-        if pos + CHUNK_HEADER_SIZE <= block_end and parts is None:  # fast path: a whole record
+        if pos + CHUNK_HEADER_SIZE <= min(block_end, size) and parts is None:  # fast path: one whole record
             checksum, length, kind = unpack(data, pos)
             end = pos + CHUNK_HEADER_SIZE + length
             chunk = data[pos + CHUNK_HEADER_SIZE : end]

@@ -2,26 +2,18 @@
 
 Only six of the ~25 record kinds matter to runlab (run, config, history, summary, artifact, exit);
 telemetry, stats, console output and the rest are skipped by looking at the top-level protobuf tag
-of each payload, without decoding it. History is decoded in bulk by :mod:`._wandb_history`.
+of each payload, without decoding it.
 
-The final summary is the last value written for each key. wandb-core writes, right before each
-history record, a summary record whose updates are byte-for-byte the items of that history record;
-such records are recognised by a prefix comparison and resolved from the decoded history in bulk,
-so only summary records carrying other information are decoded one by one.
+History and summary bodies are handed to :mod:`._wandb_items` for bulk decoding; the few other
+records are decoded with the protobuf class and folded here (config updates and removals).
 """
 
 from __future__ import annotations
 
-import bisect
 import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
-
-import numpy as np
-
-# SummaryItem and HistoryItem share field numbers, so their items have the same bytes.
-from runlab.sources._wandb_history import ITEM as _SUMMARY_ITEM
 
 HISTORY, SUMMARY, CONFIG, ARTIFACT, RUN, EXIT = 2, 3, 5, 8, 17, 18
 _WANTED = frozenset((CONFIG, ARTIFACT, RUN, EXIT))
@@ -29,9 +21,6 @@ _WANTED = frozenset((CONFIG, ARTIFACT, RUN, EXIT))
 _NOT_KIND = frozenset((1, 16, 19, 200))
 # Fast path: optional ``num`` varint field, then the history (0x12) or summary (0x1a) field.
 _HEAD = re.compile(rb"(?:\x08[\x80-\xff]{0,9}[\x00-\x7f])?([\x12\x1a])([\x80-\xff]{0,4}[\x00-\x7f])")
-
-REMOVED = object()
-"""Marker for a summary key that was removed."""
 
 
 @dataclass
@@ -151,65 +140,6 @@ def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
         if b < 0x80:
             return result, pos
         shift += 7
-
-
-def derived_summaries(
-    sorted_records: SortedRecords, items_end: list[int], split: list[list[tuple[bytes, ...]]]
-) -> tuple[np.ndarray, list[int]]:
-    """Find summary records that only repeat the items of a neighbouring history record.
-
-    wandb-core writes the same item bytes in both, though in a different order (Go map order), so
-    a summary record is derived when its length equals the history record's proved items section
-    and its regex-split items are the same multiset: valid and of the same total length, they tile
-    the summary body exactly. Returns ``(ordinal of the last such summary per history record
-    or -1, indices of the summary records that must be decoded)``.
-    """
-    hist_at = sorted_records.history_at
-    n_hist = len(hist_at)
-    derived_at = np.full(n_hist, -1, np.int64)
-    explicit: list[int] = []
-    findall = _SUMMARY_ITEM.findall
-    for s, (ordinal, body) in enumerate(zip(sorted_records.summary_at, sorted_records.summary, strict=True)):
-        j = bisect.bisect_right(hist_at, ordinal)
-        size = len(body)
-        for h in (j, j - 1):
-            if 0 <= h < n_hist and items_end[h] == size and split[h]:
-                if sorted(findall(body)) == sorted(split[h]):
-                    derived_at[h] = max(derived_at[h], ordinal)
-                    break
-        else:
-            explicit.append(s)
-    return derived_at, explicit
-
-
-def explicit_summary(
-    sorted_records: SortedRecords, indices: list[int]
-) -> dict[tuple[str, ...], tuple[int, Any]]:
-    """Last ``(ordinal, value)`` per key path over the given summary records (value may be REMOVED).
-
-    Walks the records newest first and skips bodies identical to a newer one: a newer identical
-    record overrides every key the older one touches.
-    """
-    from wandb.proto import wandb_internal_pb2 as pb
-
-    last: dict[tuple[str, ...], tuple[int, Any]] = {}
-    seen_bodies: set[bytes] = set()
-    for s in reversed(indices):
-        body = sorted_records.summary[s]
-        if body in seen_bodies:
-            continue
-        seen_bodies.add(body)
-        ordinal = sorted_records.summary_at[s]
-        msg = pb.SummaryRecord.FromString(body)
-        for item in msg.update:
-            path = tuple(item.nested_key) or (item.key,)
-            if path not in last:
-                last[path] = (ordinal, _loads(item.value_json))
-        for item in msg.remove:
-            path = tuple(item.nested_key) or (item.key,)
-            if path not in last:
-                last[path] = (ordinal, REMOVED)
-    return last
 
 
 def _loads(text: str) -> Any:

@@ -16,10 +16,12 @@ all; ``iter_records`` reads many and reports the bad ones at the end instead of 
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import re
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,19 +31,16 @@ import pyarrow as pa
 
 from runlab.errors import CorruptRunFileError, NotFoundError
 from runlab.sources._record import HISTORY_SCHEMA, ArtifactRecord, RunRecord
-from runlab.sources._wandb_history import HistoryItems, decode_history
+from runlab.sources._wandb_items import REMOVED, ItemColumns, decode_history, decode_summary, last_per_key
 from runlab.sources._wandb_log import read_log
 from runlab.sources._wandb_records import (
     ARTIFACT,
     CONFIG,
     EXIT,
-    REMOVED,
     RUN,
     SortedRecords,
     apply_config,
     clean_config,
-    derived_summaries,
-    explicit_summary,
     set_path,
     sort_records,
 )
@@ -140,7 +139,24 @@ def iter_records(
 
 def read_run(run_dir: Path | str) -> RunRecord:
     """Read one offline run directory (or its ``run-<id>.wandb`` file) into a :class:`RunRecord`."""
-    run_dir = Path(run_dir)
+    # Decoding creates millions of small tuples and no reference cycles; the cyclic collector
+    # would rescan them again and again (half the run time on a 100k-step run).
+    with _gc_paused():
+        return _read_run(Path(run_dir))
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _read_run(run_dir: Path) -> RunRecord:
     log_path = _log_file(run_dir)
     if log_path.parent != run_dir:
         run_dir = log_path.parent
@@ -182,7 +198,7 @@ def _log_file(path: Path) -> Path:
     return logs[-1]
 
 
-def _fold(records: SortedRecords, items: HistoryItems, run_dir: Path, log_path: Path) -> RunRecord:
+def _fold(records: SortedRecords, items: ItemColumns, run_dir: Path, log_path: Path) -> RunRecord:
     """Build the RunRecord from the sorted records and the decoded history."""
     from wandb.proto import wandb_internal_pb2 as pb
 
@@ -209,7 +225,7 @@ def _fold(records: SortedRecords, items: HistoryItems, run_dir: Path, log_path: 
     record.run_id = f"wandb:{record.entity or 'local'}/{record.project}/{run_id}"
     record.config = clean_config(config)
     record.history, record.updated_at = _history_table(items, record.problems)
-    record.summary = _summary(records, items, summary_events)
+    record.summary = _summary(records, summary_events)
     if exit_code is not None:
         record.state = "finished" if exit_code == 0 else "failed"
         if exit_code != 0:
@@ -250,7 +266,7 @@ def _apply_run(
     return run.run_id
 
 
-def _json_or_text(text: str) -> Any:
+def _json_or_text(text: str | bytes) -> Any:
     try:
         return json.loads(text)
     except ValueError:
@@ -294,14 +310,15 @@ def _to_float(values: list[Any]) -> tuple[np.ndarray, np.ndarray]:
     return out, mask
 
 
-def _history_table(items: HistoryItems, problems: list[str]) -> tuple[pa.Table, datetime | None]:
+def _history_table(items: ItemColumns, problems: list[str]) -> tuple[pa.Table, datetime | None]:
     """Long-form history (step, metric, value) of every numeric item except ``_step`` itself."""
     values = _decode_values(items.raw)
     numbers, numeric = _to_float(values)
     items.values, items.non_numeric = values, np.flatnonzero(~numeric).tolist()
-    step_kid = items.names.index("_step") if "_step" in items.names else -1
-    keep = numeric & (items.key != step_kid)
-    _count_problems(items, numbers, numeric, step_kid, problems)
+    step_kid = items.key_id("_step")
+    media = np.isin(items.key, _media_keys(items))
+    keep = numeric & ~media & (items.key != step_kid)
+    _count_problems(items, numbers, numeric & ~media, keep | (items.key == step_kid) | media, problems)
     key = items.key[keep]
     steps = items.steps[items.record[keep]]
     if steps.size and np.any(np.diff(steps) < 0):
@@ -323,45 +340,52 @@ def _history_table(items: HistoryItems, problems: list[str]) -> tuple[pa.Table, 
     return table, updated_at
 
 
+def _media_keys(items: ItemColumns) -> list[int]:
+    """Key ids that are fields of logged media objects (tables, images...), not metrics.
+
+    wandb-core flattens a logged media dict into items ``key/_type``, ``key/path``, ``key/nrows``
+    ...; the numeric ones among them (sizes, counts) must not become history metrics.
+    """
+    prefixes = {parts[:-1] for parts in items.parts if len(parts) > 1 and parts[-1] == "_type"}
+    if not prefixes:
+        return []
+    return [
+        kid
+        for kid, parts in enumerate(items.parts)
+        if any(len(parts) > len(p) and parts[: len(p)] == p for p in prefixes)
+    ]
+
+
 def _count_problems(
-    items: HistoryItems, numbers: np.ndarray, numeric: np.ndarray, step_kid: int, problems: list[str]
+    items: ItemColumns, numbers: np.ndarray, numeric: np.ndarray, accounted: np.ndarray, problems: list[str]
 ) -> None:
+    """Report NaN/inf counts and the values that could not become metrics."""
     nan = int(np.count_nonzero(np.isnan(numbers) & numeric))
-    inf = int(np.count_nonzero(np.isinf(numbers)))
+    inf = int(np.count_nonzero(np.isinf(numbers) & numeric))
     if nan or inf:
         problems.append(f"history holds {nan} NaN and {inf} ±inf values (kept as logged)")
-    skipped = ~numeric & (items.key != step_kid)
+    skipped = ~accounted
     n_skipped = int(np.count_nonzero(skipped))
     if n_skipped:
         names = sorted({items.names[k] for k in np.unique(items.key[skipped]).tolist()})
-        shown = ", ".join(repr(n) for n in names[:5]) + (
-            f" and {len(names) - 5} more" if len(names) > 5 else ""
-        )
+        shown = ", ".join(repr(n) for n in names[:5])
+        more = f" and {len(names) - 5} more" if len(names) > 5 else ""
         problems.append(
-            f"skipped {n_skipped} non-numeric history values (text, lists, media, null) of {len(names)} "
-            f"key(s): {shown}"
+            f"skipped {n_skipped} non-numeric history values (text, lists, null) of {len(names)} key(s): "
+            f"{shown}{more}"
         )
 
 
-def _summary(
-    records: SortedRecords, items: HistoryItems, run_events: dict[tuple[str, ...], tuple[int, Any]]
-) -> dict[str, Any]:
-    """Final summary: the newest of run-record, summary-record and history-derived values per key."""
-    derived_at, explicit = derived_summaries(records, items.items_end, items.split)
+def _summary(records: SortedRecords, run_events: dict[tuple[str, ...], tuple[int, Any]]) -> dict[str, Any]:
+    """Final summary: the last value written per key, by summary records or the run record."""
+    cols = decode_summary(records.summary)
     last = dict(run_events)
-    for path, event in explicit_summary(records, explicit).items():
-        if path not in last or event[0] >= last[path][0]:
-            last[path] = event
-    if items.raw and np.any(derived_at >= 0):
-        item_ordinal = derived_at[items.record]
-        idx = np.flatnonzero(item_ordinal >= 0)
-        rev_keys = items.key[idx][::-1]
-        uniq, first_rev = np.unique(rev_keys, return_index=True)
-        for kid, pos in zip(uniq.tolist(), first_rev.tolist(), strict=True):
-            j = int(idx[::-1][pos])
-            path, ordinal = items.parts[kid], int(item_ordinal[j])
-            if path not in last or ordinal >= last[path][0]:
-                last[path] = (ordinal, items.values[j])
+    for kid, j in last_per_key(cols):
+        ordinal = records.summary_at[int(cols.record[j])]
+        path = cols.parts[kid]
+        if path not in last or ordinal >= last[path][0]:
+            raw = cols.raw[j]
+            last[path] = (ordinal, REMOVED if raw == REMOVED else _json_or_text(raw))
     summary: dict[str, Any] = {}
     for path in sorted(last):
         value = last[path][1]
@@ -411,7 +435,7 @@ def _artifact(msg: Any, problems: list[str]) -> ArtifactRecord:
     )
 
 
-def _read_tables(run_dir: Path, record: RunRecord, items: HistoryItems) -> dict[str, Any]:
+def _read_tables(run_dir: Path, record: RunRecord, items: ItemColumns) -> dict[str, Any]:
     """W&B tables saved as JSON under ``files/media/table``, keyed by the history key that logged them."""
     files_dir = (run_dir / "files").resolve()
     table_dir = files_dir / "media" / "table"
@@ -440,13 +464,26 @@ def _read_tables(run_dir: Path, record: RunRecord, items: HistoryItems) -> dict[
     return tables
 
 
-def _table_refs(items: HistoryItems) -> Iterator[tuple[str, str]]:
-    """``(history key, file path)`` for every table value in the history, oldest first."""
+def _table_refs(items: ItemColumns) -> Iterator[tuple[str, str]]:
+    """``(history key, file path)`` for every table logged in the history, oldest first.
+
+    A table value is either one JSON object (``{"_type": "table-file", "path": ...}``) or, as
+    wandb-core writes it, flattened into ``key/_type`` and ``key/path`` items of the same step.
+    """
+    path_at: dict[tuple[int, tuple[str, ...]], str] = {}
+    types: list[tuple[int, tuple[str, ...]]] = []
     for j in items.non_numeric:
         value = items.values[j]
-        if (
-            isinstance(value, dict)
-            and value.get("_type") in _TABLE_TYPES
-            and isinstance(value.get("path"), str)
-        ):
-            yield items.names[int(items.key[j])], value["path"]
+        parts = items.parts[int(items.key[j])]
+        rec = int(items.record[j])
+        if isinstance(value, dict):
+            if value.get("_type") in _TABLE_TYPES and isinstance(value.get("path"), str):
+                yield "/".join(parts), value["path"]
+        elif len(parts) > 1 and parts[-1] == "path" and isinstance(value, str):
+            path_at[rec, parts[:-1]] = value
+        elif len(parts) > 1 and parts[-1] == "_type" and value in _TABLE_TYPES:
+            types.append((rec, parts[:-1]))
+    for rec, prefix in types:
+        path = path_at.get((rec, prefix))
+        if path is not None:
+            yield "/".join(prefix), path

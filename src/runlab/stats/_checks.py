@@ -116,9 +116,9 @@ def spawn_generators(seed: SeedLike, n: int) -> list[np.random.Generator]:
     """
     if isinstance(seed, np.random.Generator):
         return list(seed.spawn(n))
-    if seed is not None and not isinstance(seed, np.random.SeedSequence):
-        if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-            raise InputError(f"seed must be a non-negative int, a numpy Generator or None, got {seed!r}")
+    bad_int = isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0
+    if seed is not None and not isinstance(seed, np.random.SeedSequence) and bad_int:
+        raise InputError(f"seed must be a non-negative int, a numpy Generator or None, got {seed!r}")
     seq = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     return [np.random.Generator(np.random.PCG64(child)) for child in seq.spawn(n)]
 
@@ -134,5 +134,7 @@ def check_confidence(confidence: float) -> float:
 def check_reps(reps: int) -> int:
     """At least 2 bootstrap replications; anything less has no spread."""
     if isinstance(reps, bool) or not isinstance(reps, int | np.integer) or reps < 2:
-        raise InputError(f"reps must be an int >= 2, got {reps!r}", hint="50_000 for papers, 2_000 for a quick look")
+        raise InputError(
+            f"reps must be an int >= 2, got {reps!r}", hint="50_000 for papers, 2_000 for a quick look"
+        )
     return int(reps)

@@ -79,11 +79,16 @@ def sample_efficiency(
 
         def jackknife(s: np.ndarray = s) -> np.ndarray:
             return np.array(
-                [[_scalar(stat.point(np.delete(s[:, :, k], i, 0))) for k in range(s.shape[2])] for i in range(s.shape[0])]
+                [
+                    [_scalar(stat.point(np.delete(s[:, :, k], i, 0))) for k in range(s.shape[2])]
+                    for i in range(s.shape[0])
+                ]
             )
 
         points[name] = base
-        intervals[name] = confidence_interval(results, base, method, confidence, jackknife, f"curve of {name!r}")
+        intervals[name] = confidence_interval(
+            results, base, method, confidence, jackknife, f"curve of {name!r}"
+        )
     return points, intervals
 
 

@@ -73,7 +73,9 @@ def probability_of_improvement_intervals(
     pair_list = list(combinations(scores, 2)) if pairs is None else [tuple(p) for p in pairs]
     for p in pair_list:
         if len(p) != 2 or p[0] not in scores or p[1] not in scores:
-            raise InputError(f"each pair must name two methods of score_dict ({', '.join(scores)}), got {p!r}")
+            raise InputError(
+                f"each pair must name two methods of score_dict ({', '.join(scores)}), got {p!r}"
+            )
     for name, s in scores.items():
         check_sample_size(s, f"method {name!r}", stacklevel=3)
     rngs = spawn_generators(seed, len(pair_list))

@@ -93,7 +93,9 @@ def confidence_interval(
     a = numer / denom
     z = scipy.stats.norm.ppf([alpha, 1 - alpha])[:, None]  # (2, 1)
     pct = 100 * scipy.stats.norm.cdf(b + (b + z) / (1 - a * (b + z)))  # (2, k)
-    return np.array([[np.percentile(results[:, i], pct[j, i]) for i in range(results.shape[1])] for j in (0, 1)])
+    return np.array(
+        [[np.percentile(results[:, i], pct[j, i]) for i in range(results.shape[1])] for j in (0, 1)]
+    )
 
 
 def interval_estimates(

@@ -36,7 +36,9 @@ def _per_task(values: Sequence[float] | np.ndarray | None, tasks: int, name: str
         raise InputError(f"{name} is required for method='reference'", hint=f"pass one {name} value per task")
     arr = np.asarray(values, dtype=np.float64).ravel()
     if arr.size != tasks or not np.isfinite(arr).all():
-        raise InputError(f"{name} must hold {tasks} finite values (one per task), got {np.asarray(values)!r:.80}")
+        raise InputError(
+            f"{name} must hold {tasks} finite values (one per task), got {np.asarray(values)!r:.80}"
+        )
     return arr
 
 

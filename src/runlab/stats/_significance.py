@@ -76,7 +76,9 @@ def welch_t(x: Any, y: Any, alternative: str = "two-sided") -> TestResult:
         raise InputError("welch_t is undefined when both samples are constant", hint="use mann_whitney")
     notes = _small(xs, ys, "the t-test leans on normality; prefer permutation_test")
     res = scipy.stats.ttest_ind(xs, ys, equal_var=False, alternative=alternative)
-    return TestResult("welch_t", float(res.statistic), float(res.pvalue), alternative, xs.size, ys.size, "welch", notes)
+    return TestResult(
+        "welch_t", float(res.statistic), float(res.pvalue), alternative, xs.size, ys.size, "welch", notes
+    )
 
 
 def mann_whitney(x: Any, y: Any, alternative: str = "two-sided", method: str = "auto") -> TestResult:
@@ -110,7 +112,9 @@ def wilcoxon_signed_rank(x: Any, y: Any, alternative: str = "two-sided", method:
         raise InputError("wilcoxon_signed_rank is undefined when every paired difference is zero")
     notes = _small(xs, ys, "use method='exact'") if method != "exact" else ()
     res = scipy.stats.wilcoxon(xs, ys, alternative=alternative, method=method)
-    variant = method if method != "auto" else ("exact" if xs.size <= 50 and 0 not in (xs - ys) else "asymptotic")
+    variant = (
+        method if method != "auto" else ("exact" if xs.size <= 50 and 0 not in (xs - ys) else "asymptotic")
+    )
     return TestResult(
         "wilcoxon", float(res.statistic), float(res.pvalue), alternative, xs.size, ys.size, variant, notes
     )
@@ -154,9 +158,9 @@ def permutation_test(
     )
 
 
-def correct_pvalues(pvalues: Sequence[float] | np.ndarray, method: str = "holm", alpha: float = 0.05) -> tuple[
-    np.ndarray, np.ndarray
-]:
+def correct_pvalues(
+    pvalues: Sequence[float] | np.ndarray, method: str = "holm", alpha: float = 0.05
+) -> tuple[np.ndarray, np.ndarray]:
     """``(reject, adjusted)`` for a family of p-values: ``bonferroni``, ``holm``, ``fdr_bh`` (``bh``)
     or ``none``, via :func:`statsmodels.stats.multitest.multipletests`."""
     if method not in CORRECTIONS:
@@ -212,7 +216,9 @@ def pairwise_tests(
     results = []
     for (a, b), rng in zip(pair_list, rngs, strict=False):
         if a not in per_run or b not in per_run:
-            raise InputError(f"each pair must name two methods of score_dict ({', '.join(per_run)}), got {(a, b)!r}")
+            raise InputError(
+                f"each pair must name two methods of score_dict ({', '.join(per_run)}), got {(a, b)!r}"
+            )
         x, y = per_run[a], per_run[b]
         if test == "welch_t":
             results.append(welch_t(x, y))

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from runlab.errors import InputError
-from runlab.stats._aggregates import AggregateFunc, _FUNCS, aggregate_func
+from runlab.stats._aggregates import _FUNCS, AggregateFunc, aggregate_func
 from runlab.stats._engine import CountChunk
 
 

@@ -216,7 +216,11 @@ def from_score_dict(
     )
     ids = {m: np.full(a.shape, "", dtype=object) for m, a in arrays.items()}
     return ScoreMatrix(
-        scores=arrays, run_ids=ids, tasks=task_names, missing=MissingReport(counts=counts), direction=direction
+        scores=arrays,
+        run_ids=ids,
+        tasks=task_names,
+        missing=MissingReport(counts=counts),
+        direction=direction,
     )
 
 
@@ -376,7 +380,9 @@ def _long_from_warehouse(
     run_ids = list(info["run_id"])
     labels = wh.labels(run_ids)
     by_label = labels[labels["key"] == group_by] if not labels.empty else labels
-    group_of: dict[str, Any] = dict(zip(by_label["run_id"], by_label["value"], strict=True)) if len(by_label) else {}
+    group_of: dict[str, Any] = (
+        dict(zip(by_label["run_id"], by_label["value"], strict=True)) if len(by_label) else {}
+    )
     configs = dict(zip(info["run_id"], info["config"], strict=True))
     for rid in run_ids:
         if rid not in group_of:
@@ -486,9 +492,7 @@ def _assemble(
     methods = sorted(reduced["method"].unique(), key=str)
     tasks = sorted(reduced["task"].unique(), key=str)
     scores, ids = _to_arrays(reduced, methods, tasks)
-    counts = pd.DataFrame(
-        [np.isfinite(scores[m]).sum(axis=0) for m in methods], index=methods, columns=tasks
-    )
+    counts = pd.DataFrame([np.isfinite(scores[m]).sum(axis=0) for m in methods], index=methods, columns=tasks)
     raw = None
     if normalize is not None:
         raw = scores
@@ -598,7 +602,11 @@ def _normalise(
         else:
             center = np.nanmean(stacked, axis=0)
             counts = np.isfinite(stacked).sum(axis=0)
-            span = sign * np.nanstd(stacked, axis=0, ddof=1) if stacked.shape[0] > 1 else np.full(len(tasks), np.nan)
+            span = (
+                sign * np.nanstd(stacked, axis=0, ddof=1)
+                if stacked.shape[0] > 1
+                else np.full(len(tasks), np.nan)
+            )
             span = np.where(counts > 1, span, np.nan)
     bad = [t for t, s in zip(tasks, span, strict=True) if not np.isfinite(s) or s == 0]
     if bad:
@@ -655,7 +663,9 @@ class CompareResult:
 
     def estimate(self, method: str, aggregate: str = "IQM") -> tuple[float, float, float]:
         """(estimate, lower, upper) of one method and aggregate label (``IQM``, ``Mean`` ...)."""
-        row = self.estimates[(self.estimates["method"] == method) & (self.estimates["aggregate"] == aggregate)]
+        row = self.estimates[
+            (self.estimates["method"] == method) & (self.estimates["aggregate"] == aggregate)
+        ]
         if row.empty:
             raise InputError(f"no estimate for method {method!r} and aggregate {aggregate!r}")
         r = row.iloc[0]
@@ -701,7 +711,9 @@ def compare(
         notes = list(notes) + _sample_size_notes(score_dict)
         if len(aggs) < len(aggregates):
             notes.append("optimality gap left out: it needs scores normalised to 1 = optimal")
-        estimates = _estimates(score_dict, aggs, trim, reps, confidence, ci_method, task_bootstrap, _child(rng))
+        estimates = _estimates(
+            score_dict, aggs, trim, reps, confidence, ci_method, task_bootstrap, _child(rng)
+        )
         oriented = matrix.oriented(score_dict)
         improvement = _improvement(oriented, reps, confidence, _child(rng))
         table = _tests(oriented, tests, correction, alpha, _child(rng))
@@ -797,7 +809,9 @@ def _estimates(
         for k, name in enumerate(aggs):
             label = _AGG_LABEL[name] if name != "iqm" or trim == 0.25 else f"Trimmed mean ({trim:g})"
             rows.append((m, label, p[k], ci[0, k], ci[1, k], s.shape[0], s.shape[1]))
-    return pd.DataFrame(rows, columns=["method", "aggregate", "estimate", "lower", "upper", "n_runs", "n_tasks"])
+    return pd.DataFrame(
+        rows, columns=["method", "aggregate", "estimate", "lower", "upper", "n_runs", "n_tasks"]
+    )
 
 
 def _improvement(oriented: dict[str, np.ndarray], reps: int, confidence: float, seed: int) -> pd.DataFrame:
@@ -809,12 +823,19 @@ def _improvement(oriented: dict[str, np.ndarray], reps: int, confidence: float, 
     points, intervals = stats.probability_of_improvement_intervals(
         oriented, reps=reps, confidence=confidence, seed=seed
     )
-    rows = [(a, b, points[(a, b)], *np.asarray(intervals[(a, b)], dtype=float).ravel()[:2]) for a, b in points]
+    rows = [
+        (a, b, points[(a, b)], *np.asarray(intervals[(a, b)], dtype=float).ravel()[:2]) for a, b in points
+    ]
     return pd.DataFrame(rows, columns=cols)
 
 
 def _profile(
-    matrix: ScoreMatrix, score_dict: dict[str, np.ndarray], points: int, reps: int, confidence: float, seed: int
+    matrix: ScoreMatrix,
+    score_dict: dict[str, np.ndarray],
+    points: int,
+    reps: int,
+    confidence: float,
+    seed: int,
 ) -> Profile | None:
     """Run-score profile over an even grid spanning the observed (oriented) scores."""
     from runlab import stats
@@ -842,12 +863,25 @@ def _tests(
     """Every test on every pair (per-run means over tasks), corrected within each test's family."""
     from runlab import stats
 
-    cols = ["method_x", "method_y", "test", "variant", "statistic", "p_value", "p_adjusted", "reject", "n_x", "n_y"]
+    cols = [
+        "method_x",
+        "method_y",
+        "test",
+        "variant",
+        "statistic",
+        "p_value",
+        "p_adjusted",
+        "reject",
+        "n_x",
+        "n_y",
+    ]
     if len(oriented) < 2:
         return pd.DataFrame(columns=cols)
     rows = []
     for k, test in enumerate(tests):
         for r in stats.pairwise_tests(oriented, test=test, correction=correction, alpha=alpha, seed=seed + k):
             t = r.result
-            rows.append((r.a, r.b, test, t.variant, t.statistic, t.pvalue, r.pvalue_adjusted, r.reject, t.n_x, t.n_y))
+            rows.append(
+                (r.a, r.b, test, t.variant, t.statistic, t.pvalue, r.pvalue_adjusted, r.reject, t.n_x, t.n_y)
+            )
     return pd.DataFrame(rows, columns=cols)

@@ -82,11 +82,12 @@ def format_number(value: Any) -> str:
 
 
 def _scalar(value: Any) -> str:
-    """One-line YAML scalar; strings that would span lines are double-quoted with escapes."""
+    """One-line YAML scalar that reads back as ``value``; otherwise double-quoted with escapes."""
     text = yaml.safe_dump(value, default_flow_style=True, allow_unicode=True, width=10_000)
     text = text.removesuffix("\n...\n").strip()
-    if "\n" in text:
-        text = yaml.safe_dump(value, default_style='"', allow_unicode=True, width=10_000).strip()
+    if len(text.splitlines()) != 1 or any(c in text for c in "\x85\u2028\u2029") or \
+            yaml.safe_load(text) != value:
+        text = yaml.safe_dump(value, default_style='"', allow_unicode=False, width=10_000).strip()
     return text
 
 

@@ -6,7 +6,8 @@ functions import matplotlib (Agg) lazily so ``import runlab.sweep`` stays light.
 
 Importance is the correlation ratio (eta squared) of the score over quantile bins of each
 parameter in the normalised space: the share of score variance that the parameter's bin
-explains on its own. The bin means are the partial-dependence curve drawn next to it. It is a
+explains on its own, adjusted for the number of bins (like adjusted R squared) so that a
+parameter that does not matter scores near 0 rather than near ``(bins - 1) / (n - 1)``. The bin means are the partial-dependence curve drawn next to it. It is a
 one-parameter-at-a-time screen, not a fANOVA; with few trials it is noisy, and says so by
 needing at least ``2 * bins`` successful trials.
 """
@@ -57,7 +58,7 @@ class Importance:
 
     path: str
     importance: float
-    """Share of score variance explained by the parameter's bins (eta squared)."""
+    """Share of score variance explained by the parameter's bins (bias-adjusted eta squared)."""
     bin_centres: np.ndarray
     """Mean parameter value (user units) in each occupied bin, shape ``(k,)``."""
     bin_means: np.ndarray
@@ -89,9 +90,17 @@ def parameter_importance(trials: Sequence[Trial], config: Any, *, bins: int = 5)
         numeric = isinstance(param, NumericParam)
         centres = np.array([np.mean([float(flat[i]) for i in g]) if numeric else float(k)
                             for g, k in zip(groups, np.unique(which), strict=True)])
-        out.append(Importance(path=param.path, importance=float(between / total) if total > 0 else 0.0,
+        out.append(Importance(path=param.path, importance=_adjusted(between / total if total > 0 else 0.0,
+                                                                    len(score), len(groups)),
                               bin_centres=centres, bin_means=means))
     return sorted(out, key=lambda imp: -imp.importance)
+
+
+def _adjusted(eta2: float, n: int, k: int) -> float:
+    """Bias-corrected eta squared in [0, 1]: ``1 - (1 - eta2) (n - 1) / (n - k)``."""
+    if k < 2 or n <= k:
+        return float(eta2)
+    return float(min(1.0, max(0.0, 1.0 - (1.0 - eta2) * (n - 1) / (n - k))))
 
 
 # -- drawing ----------------------------------------------------------------------------------

@@ -323,15 +323,15 @@ class SweepStore:
         with self._write(f"allocate a trial of sweep {sweep!r}") as conn:
             index = self._next_index(conn, sweep)
             run_id = run_id_for(sweep, index)
-            conn.execute(
+            row = conn.execute(
                 sa.insert(_trials).values(
                     run_id=run_id, sweep=sweep, idx=index, suggestion=text, created_at=now,
                     state="running" if worker else "pending", worker=worker, source=source,
                     attempts=1 if worker else 0, started_at=now if worker else None,
                     heartbeat_at=now if worker else None,
-                )
-            )
-        return self.trial(run_id)
+                ).returning(*_trials.c)
+            ).one()
+        return _row_to_trial(row)
 
     def record_trial(
         self, sweep: str, suggestion: Mapping[str, Any], *, score: float | None, cost: float | None,
@@ -437,19 +437,20 @@ class SweepStore:
     ) -> Trial:
         cost_f = None if cost is None or not math.isfinite(float(cost)) else float(cost)
         with self._write(f"record the result of trial {run_id!r}") as conn:
-            res = conn.execute(
+            row = conn.execute(
                 sa.update(_trials)
                 .where(_trials.c.run_id == run_id, _trials.c.state.notin_(tuple(FINISHED_STATES)))
                 .values(state=state, score=score, cost=cost_f, error=error,
                         results=json.dumps(dict(results or {}), default=str), finished_at=time.time())
-            )
-        trial = self.trial(run_id)
-        if res.rowcount == 0:
-            raise InputError(
-                f"trial {run_id!r} is already finished ({trial.state}); its observation is kept",
-                hint="allocate a new trial to try the suggestion again",
-            )
-        return trial
+                .returning(*_trials.c)
+            ).first()
+        if row is not None:
+            return _row_to_trial(row)
+        trial = self.trial(run_id)  # raises NotFoundError for an unknown run id
+        raise InputError(
+            f"trial {run_id!r} is already finished ({trial.state}); its observation is kept",
+            hint="allocate a new trial to try the suggestion again",
+        )
 
     def mark_stale(self, sweep: str, *, timeout_s: float) -> list[str]:
         """Mark running/pending trials whose worker died or stopped heartbeating as ``stale``.

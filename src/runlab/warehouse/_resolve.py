@@ -35,14 +35,17 @@ def closest(text: str, candidates: Sequence[str], n: int = 3) -> list[str]:
 
 
 def _matches(ref: str, runs: Sequence[tuple[str, str]]) -> list[str]:
-    """Run ids that ``ref`` names: exact id, then short id, then name; globs match any of them."""
-    if is_glob(ref):
-        return [rid for rid, name in runs if glob_match(ref, name) or glob_match(ref, rid)
-                or glob_match(ref, short_id(rid))]
+    """Run ids that ``ref`` names: exact id, then short id, then name, then as a glob over all three.
+
+    Exact matches come first so that names containing ``*``, ``?`` or ``[`` still find their run.
+    """
     for key in (lambda rid, name: rid, lambda rid, name: short_id(rid), lambda rid, name: name):
         hits = [rid for rid, name in runs if key(rid, name) == ref]
         if hits:
             return hits
+    if is_glob(ref):
+        return [rid for rid, name in runs if glob_match(ref, name) or glob_match(ref, rid)
+                or glob_match(ref, short_id(rid))]
     return []
 
 
