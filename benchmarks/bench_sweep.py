@@ -33,7 +33,12 @@ from pathlib import Path
 from statistics import median
 from typing import Any
 
-import numpy as np
+# The GP matrices are small (hundreds of rows): a multi-threaded BLAS on a shared machine
+# spends more time synchronising than computing, so the benchmark pins it to one thread.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -57,7 +62,8 @@ class Problem:
 
 
 def _uniform(lo: float, hi: float) -> dict[str, Any]:
-    return {"distribution": "uniform", "min": lo, "max": hi, "mean": (lo + hi) / 2}
+    # scale 1: no prior about where the optimum is, the whole range is plausible
+    return {"distribution": "uniform", "min": lo, "max": hi, "mean": (lo + hi) / 2, "scale": 1.0}
 
 
 def branin(p: dict[str, Any], _seed: int) -> tuple[float, float]:
@@ -231,8 +237,8 @@ def cost_to_target(problem: Problem, trace: list[tuple[float, float]]) -> float:
     return math.inf
 
 
-def latency_at(n_obs: int, repeats: int = 5) -> float:
-    """Median seconds per Protein suggestion with ``n_obs`` observations (Hartmann6, varying cost)."""
+def latency_at(n_obs: int, repeats: int = 5) -> tuple[float, float]:
+    """Median wall and CPU seconds per Protein suggestion with ``n_obs`` observations (Hartmann6, varying cost)."""
     problem = PROBLEMS["hartmann6"]
     opt = Protein(sweep_config(problem), seed=0)
     rng = np.random.default_rng(0)
@@ -241,13 +247,14 @@ def latency_at(n_obs: int, repeats: int = 5) -> float:
         s = space.nest(space.from_unit(z))
         opt.observe(s, score=hartmann6(s, 0)[0], cost=float(rng.uniform(1, 100)))
     opt.suggest()  # warm the hyperparameter fit, as a running sweep has
-    times = []
+    wall, cpu = [], []
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         s, _ = opt.suggest()
-        times.append(time.perf_counter() - t0)
+        wall.append(time.perf_counter() - t0)
+        cpu.append(time.process_time() - c0)
         opt.observe(s, score=hartmann6(s, 0)[0], cost=float(rng.uniform(1, 100)))
-    return median(times)
+    return median(wall), median(cpu)
 
 
 # -- driver -----------------------------------------------------------------------------------
@@ -315,8 +322,9 @@ def main(argv: list[str] | None = None) -> None:
         if math.isfinite(unaware) and unaware > 0:
             print(f"runlab-protein / best cost-unaware peer = {ours / unaware:.2f} "
                   f"(goal <= 0.70; {1 - ours / unaware:+.0%} cost)")
-    lat = latency_at(200)
-    print(f"\nProtein suggestion latency at 200 observations (Hartmann6): {lat:.3f} s (goal <= 0.2 s)")
+    lat_wall, lat_cpu = latency_at(200)
+    print(f"\nProtein suggestion latency at 200 observations (Hartmann6, varying cost): "
+          f"{lat_wall:.3f} s wall, {lat_cpu:.3f} s CPU (goal <= 0.2 s)")
 
 
 if __name__ == "__main__":

@@ -76,7 +76,7 @@ def test_step_truncates_at_max_steps_like_timelimit_and_autoresets() -> None:
     env = BatchedCartPole([short, CartPolePhysics()], seed=0)
     env.reset()
     for t in range(1, 6):
-        obs, reward, term, trunc, lengths = env.step(np.array([t % 2, t % 2]))
+        obs, _reward, term, trunc, lengths = env.step(np.array([t % 2, t % 2]))
     assert trunc[0] and not term[0] and lengths[0] == 5
     assert env.elapsed[0] == 0 and np.all(np.abs(obs[0]) <= 0.05)  # a fresh episode
     assert not trunc[1] and env.elapsed[1] == 5

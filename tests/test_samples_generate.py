@@ -48,6 +48,7 @@ def test_manifest_matches_and_counts_runs(project: Path) -> None:
     assert m["sets"]["curriculum"]["offline_runs"] == 2 * len(CFG.curriculum.seeds)
     assert m["sets"]["curves"]["offline_runs"] == CFG.curves.num_offline_runs
     assert m["sets"]["curves"]["curve_runs"] == CFG.curves.num_runs
+    assert "README.md" in m["files"] and "curriculum/wandb/" in (project / "README.md").read_text()
     assert m["total_bytes"] == sum(f["size"] for f in m["files"].values())
     assert not list(project.glob(".*")), "staging directories must not remain"
 

@@ -11,14 +11,26 @@ import pytest
 import torch
 
 from runlab.errors import InputError
-from runlab.samples import EVAL_SUITE, BatchedCartPole, BatchedPPO, CartPolePhysics, PPOHyper, PPOShape, train_ppo
+from runlab.samples import (
+    EVAL_SUITE,
+    BatchedCartPole,
+    BatchedPPO,
+    CartPolePhysics,
+    PPOHyper,
+    PPOShape,
+    train_ppo,
+)
 from runlab.samples._evaluate import evaluate_suite
 from runlab.samples._records import AgentRecorder
+
+# One thread: the agents are batched already, and torch's thread pool only contends on small CPUs.
+torch.set_num_threads(1)
 
 SHAPE = PPOShape(hidden_size=32, num_layers=2, num_envs=4, n_steps=64, num_minibatches=2, update_epochs=2)
 
 _CURVE_SCRIPT = """
-import hashlib, numpy as np
+import hashlib, numpy as np, torch
+torch.set_num_threads(1)
 from runlab.samples import BatchedCartPole, BatchedPPO, CartPolePhysics, PPOHyper, PPOShape, train_ppo
 from runlab.samples._records import AgentRecorder
 shape = PPOShape(hidden_size=32, num_layers=2, num_envs=4, n_steps=64, num_minibatches=2, update_epochs=2)

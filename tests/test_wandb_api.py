@@ -7,12 +7,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from wandb_server import StoredRun, WandbTestServer
-from wandb_server.fixtures import wandb_server  # noqa: F401  (fixture)
 
-from runlab.errors import InputError, NotFoundError, WandbAuthError
+from runlab.errors import FetchError, InputError, NotFoundError, WandbAuthError
 from runlab.sources.wandb_api import WandBCollector
 from runlab.warehouse import Warehouse
+from wandb_server import StoredRun, WandbTestServer
+from wandb_server.fixtures import wandb_server_fixture  # noqa: F401  (the wandb_server fixture)
 
 PROJECT = "metta"
 HOSTILE = 'x"\'<script>alert(1)</script>\n../🚀'
@@ -57,6 +57,7 @@ def populate(server: WandbTestServer) -> dict[str, StoredRun]:
 def collector(server: WandbTestServer, **kwargs) -> WandBCollector:
     kwargs.setdefault("retry_base_delay", 0.01)
     kwargs.setdefault("workers", 2)
+    kwargs.setdefault("timeout", 10)
     return WandBCollector(server.entity, PROJECT, **kwargs)
 
 
@@ -261,7 +262,7 @@ def test_retries_after_timeouts_and_dropped_connections(wandb_server: WandbTestS
 
 def test_a_failing_run_is_listed_and_the_others_stored(wandb_server: WandbTestServer, tmp_path: Path) -> None:
     populate(wandb_server)
-    wandb_server.inject("500", "RunParquetHistory", run="r2", times=100)
+    wandb_server.inject("500", "RunParquetHistory", run="r2", times=10_000)
     with Warehouse.open(tmp_path / "wh") as wh:
         result = collector(wandb_server, max_retries=2).collect(wh, progress=False)
         stored = set(wh.runs()["run_id"])
@@ -269,7 +270,27 @@ def test_a_failing_run_is_listed_and_the_others_stored(wandb_server: WandbTestSe
     assert [f.run_id for f in result.failed] == [bad]
     assert "500" in result.failed[0].error
     assert bad not in stored and len(stored) == 3
-    assert wandb_server.count("RunParquetHistory", run="r2") == 3  # first try + 2 retries
+    # 3 collector attempts (first + 2 retries), each tried twice by wandb-core (x_graphql_retry_max=1)
+    assert wandb_server.count("RunParquetHistory", run="r2") == 6
+
+
+def test_a_hanging_history_download_is_bounded(wandb_server: WandbTestServer, tmp_path: Path) -> None:
+    populate(wandb_server)
+    wandb_server.inject("slow", "RunParquetHistory", run="r1", times=10_000, delay=1.5)
+    with Warehouse.open(tmp_path / "wh") as wh:
+        result = collector(wandb_server, pattern="sky*", history_timeout=1).collect(wh, progress=False)
+    assert [f.name for f in result.failed] == ["sky_comprehensive_1"]
+    assert "did not finish within 1 s" in result.failed[0].error
+    assert len(result.added) == 1
+
+
+def test_listing_gives_up_after_max_retries(wandb_server: WandbTestServer) -> None:
+    populate(wandb_server)
+    wandb_server.inject("500", "Runs", times=10_000)
+    with pytest.raises(FetchError, match="after 2 retries") as info:
+        collector(wandb_server, max_retries=2).select()
+    assert "500" in str(info.value)
+    assert wandb_server.count("Runs") == 6  # 3 collector attempts x 2 wandb-core attempts
 
 
 def test_invalid_key_is_one_clear_error_and_never_leaks(

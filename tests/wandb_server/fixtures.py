@@ -1,7 +1,8 @@
 """pytest fixtures: a running test server with the environment the real wandb client needs.
 
-Import the fixtures into a test module (``from wandb_server.fixtures import wandb_server``).
-wandb-core's own GraphQL retries are turned off and its HTTP timeout shortened, so the
+Import the fixtures into a test module (``from wandb_server.fixtures import wandb_server_fixture``;
+the fixture is named ``wandb_server``).
+wandb-core's own GraphQL retries are cut to one quick retry and its HTTP timeout shortened, so the
 collector's retry logic is what the fault-injection tests exercise, and they stay fast.
 """
 
@@ -16,12 +17,12 @@ from ._server import WandbTestServer
 
 
 def configure_client(*, graphql_timeout: float = 2.0) -> None:
-    """Global wandb settings for tests: no wandb-core retries, a short request timeout."""
+    """Global wandb settings for tests: one quick wandb-core retry, a short request timeout."""
     import wandb
 
     wandb.setup(
         wandb.Settings(
-            x_graphql_retry_max=0,
+            x_graphql_retry_max=1,  # 0 means "the default" to wandb-core
             x_graphql_retry_wait_min_seconds=0.01,
             x_graphql_retry_wait_max_seconds=0.02,
             x_graphql_timeout_seconds=graphql_timeout,
@@ -29,8 +30,8 @@ def configure_client(*, graphql_timeout: float = 2.0) -> None:
     )
 
 
-@pytest.fixture
-def wandb_server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[WandbTestServer]:
+@pytest.fixture(name="wandb_server")
+def wandb_server_fixture(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[WandbTestServer]:
     """A fresh server; ``WANDB_BASE_URL``/``WANDB_API_KEY`` point the client at it."""
     with WandbTestServer() as server:
         monkeypatch.setenv("WANDB_BASE_URL", server.url)

@@ -32,6 +32,7 @@ from runlab.samples._manifest import (
     write_manifest,
 )
 from runlab.samples._ppo import PPOShape
+from runlab.samples._readme import write_readme
 from runlab.samples._set_benchmark import ALGORITHMS, BenchmarkJob, run_benchmark_job
 from runlab.samples._set_curriculum import CurriculumSetConfig, curriculum_run_logs
 from runlab.samples._set_curves import CurvesSetConfig, group_specs, sample_curve_specs, train_curve_group
@@ -149,7 +150,10 @@ def _write_curves(stage: Path, results: list[dict[str, Any]]) -> dict[str, int]:
 def _prepare_out(out: Path) -> None:
     if out.exists() and not out.is_dir():
         raise InputError(f"--out must be a directory, got the file {out}")
-    if out.is_dir() and any(out.iterdir()) and not (out / MANIFEST_NAME).exists():
+    leftovers = (".staging-", ".wandb-data")  # from an interrupted generation: cleaned up below
+    if out.is_dir() and not (out / MANIFEST_NAME).exists() and any(
+        not p.name.startswith(leftovers) for p in out.iterdir()
+    ):
         raise InputError(
             f"{out} is not empty and holds no {MANIFEST_NAME}: refusing to write sample sets into it",
             hint="choose an empty or new directory for --out",
@@ -185,8 +189,9 @@ def generate_samples(
     for stage in stages.values():
         shutil.rmtree(stage, ignore_errors=True)
     data_dir = out / ".wandb-data"
-    os.environ["WANDB_DATA_DIR"] = str(data_dir.resolve())  # offline artifact staging, inherited by workers
-    os.environ["WANDB_SILENT"] = "true"
+    # offline artifact staging goes under out (inherited by worker processes), not the user's home
+    saved = {k: os.environ.get(k) for k in ("WANDB_DATA_DIR", "WANDB_SILENT")}
+    os.environ.update(WANDB_DATA_DIR=str(data_dir.resolve()), WANDB_SILENT="true")
     ctx = get_context("spawn")
     pool: Executor = _InlineExecutor() if workers == 1 else ProcessPoolExecutor(workers, mp_context=ctx)
     try:
@@ -194,6 +199,11 @@ def generate_samples(
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         shutil.rmtree(data_dir, ignore_errors=True)
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
     for name, stage in stages.items():
         tidy_wandb_dir(stage)
         info[name]["offline_runs"] = len(list((stage / "wandb").glob("offline-run-*")))
@@ -266,8 +276,10 @@ def _finish_manifest(
         "machine": machine(),
         "libraries": library_versions(),
         "sets": sets_info,
-        "files": file_table(out),
+        "files": {},
     }
+    write_readme(out, sets_info)
+    manifest["files"] = file_table(out)
     manifest["total_bytes"] = sum(f["size"] for f in manifest["files"].values())
     write_manifest(out, manifest)
     return manifest

@@ -63,8 +63,8 @@ def _text(exc: BaseException) -> str:
 
 def describe(exc: BaseException) -> str:
     """A one-line description of a failure for reports (no tracebacks, no secrets)."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return f"{type(exc).__name__}: {text}"[:300]
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return f"{type(exc).__name__}: {text}"[:400]
 
 
 @dataclass(frozen=True, kw_only=True)

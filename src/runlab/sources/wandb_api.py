@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from runlab.errors import FetchError, InputError, NotFoundError, WandbAuthError
 from runlab.sources._record import RunRecord
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("runlab.sources.wandb_api")
 
 Action = Literal["full", "append", "metadata", "skip"]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -145,6 +147,7 @@ class WandBCollector:
         max_retries: int = 5,
         retry_base_delay: float = 1.0,
         timeout: int = 60,
+        history_timeout: float = 1800.0,
         page_size: int = 10_000,
     ) -> None:
         for label, value in (("entity", entity), ("project", project)):
@@ -152,6 +155,8 @@ class WandBCollector:
                 raise InputError(f"{label} must be a non-empty name without '/' or spaces, got {value!r}")
         if workers < 1:
             raise InputError(f"workers must be >= 1, got {workers}")
+        if history_timeout <= 0:
+            raise InputError(f"history_timeout must be > 0 seconds, got {history_timeout}")
         if isinstance(metrics, str) or isinstance(config_params, str) or isinstance(tags, str):
             raise InputError("metrics, config_params and tags must be lists of strings, not one string")
         self.entity = entity
@@ -165,6 +170,7 @@ class WandBCollector:
         self.refresh = refresh
         self.retry = RetryPolicy(max_retries=max_retries, base_delay=retry_base_delay)
         self.timeout = timeout
+        self.history_timeout = history_timeout
         self.page_size = page_size
         self.groups = MetricGroups()
         self._api = api
@@ -339,7 +345,8 @@ class WandBCollector:
                     b.add(row)
                 return b
 
-            builder = with_retries(scan, self.retry, f"downloading history of {s.name!r}")
+            what = f"downloading history of {s.name!r}"
+            builder = with_retries(lambda: _bounded(scan, self.history_timeout, what), self.retry, what)
         table = builder.table()
         problems = []
         if builder.skipped_values:
@@ -426,6 +433,31 @@ def make_api(*, timeout: int = 60, retry: RetryPolicy | None = None) -> Any:
             f"cannot reach the W&B server at {base_url}: {describe(exc)}",
             hint="check WANDB_BASE_URL and the network, then run the same command again",
         ) from None
+
+
+def _bounded(call: Callable[[], T], seconds: float, what: str) -> T:
+    """Run ``call`` with a deadline.
+
+    wandb-core retries history downloads on its own schedule (minutes of backoff when a server keeps
+    failing) and the client offers no timeout for them; past the deadline the run is reported as
+    failed and the abandoned download is left to finish or fail in the background.
+    """
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = call()
+        except BaseException as exc:
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, daemon=True, name="runlab-history-scan")
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        raise FetchError(f"{what} did not finish within {seconds:g} s (the server keeps failing or is slow)")
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
 
 
 def _attr(run: Any, name: str, default: Any) -> Any:

@@ -21,6 +21,7 @@ Differences from the original, on purpose:
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -34,6 +35,9 @@ from runlab.sweep._space import SweepConfig, load_sweep_config
 _MAX_LOCAL_CANDIDATES = 4096
 _WEIGHT_FLOOR = 1e-3
 _FINE_SCALES = (0.25, 0.05)
+_REFINE_WIDTHS = (0.1, 0.02)  # absolute half-widths in the [-1, 1] box
+_REFINE_TOP = 8
+_REFINE_SAMPLES = 256
 
 
 def pareto_front(costs: np.ndarray, scores: np.ndarray) -> np.ndarray:
@@ -64,6 +68,17 @@ def _warp_scores(y: np.ndarray) -> np.ndarray:
     except (ValueError, FloatingPointError):
         return z
     return warped if np.all(np.isfinite(warped)) else z
+
+
+def _single_blas_thread() -> contextlib.AbstractContextManager[Any]:
+    """GP matrices have a few hundred rows: a multi-threaded BLAS spends more time synchronising
+    than computing (10x slower on a busy machine), so one thread is used when threadpoolctl is
+    installed."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 class Protein(SweepOptimizer):
@@ -107,7 +122,9 @@ class Protein(SweepOptimizer):
 
     # -- phases -------------------------------------------------------------------------------
     def _random_point(self) -> np.ndarray:
-        width = 2.0 * max(self.settings.global_search_scale, 1e-9)
+        # Around the search centre, within scale * global_search_scale: the user's mean and
+        # scale say where trials are sensible (and affordable) before any model exists.
+        width = max(self.settings.global_search_scale, 1e-9)
         for _ in range(64):
             unit = self.space.snap(self.space.sample(self._rng, 1, scale=width))[0]
             if not self._is_taken(unit):
@@ -138,6 +155,12 @@ class Protein(SweepOptimizer):
         return cands
 
     def _bayes(self, info: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        with _single_blas_thread():
+            return self._bayes_step(info)
+
+    def _bayes_step(self, info: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        from scipy.special import ndtr
+
         from runlab.sweep._gp import fit_gp
 
         t0 = time.perf_counter()
@@ -155,35 +178,43 @@ class Protein(SweepOptimizer):
         if self._pending:  # constant liar: in-flight points count as the worst score
             gp = gp.conditioned((np.stack(self._pending) + 1.0) / 2.0, np.full(len(self._pending), worst))
 
-        front = pareto_front(costs, scores)
-        cands = self._candidates(ok, front, int(np.argmax(scores)))
-        xc = (cands + 1.0) / 2.0
-        mean, std = gp.predict(xc)
-
         log_c = np.log(costs)
         c_lo, c_hi = float(log_c.min()), float(log_c.max())
+        cost_gp = target = None
         if c_hi - c_lo > 1e-9:
             cost_gp = fit_gp(x_ok, log_c, warm_start=self._theta_cost)
             self._theta_cost = cost_gp.theta
-            pred_log_c = cost_gp.predict(xc)[0]
-            c_norm = (pred_log_c - c_lo) / (c_hi - c_lo)
             target = (1.0 + self.settings.global_search_scale) * self._rng.uniform()
-            weight = np.clip(1.0 - np.abs(target - c_norm), _WEIGHT_FLOOR, 1.0)
-        else:
-            pred_log_c = np.full(len(cands), c_lo)
-            weight = np.ones(len(cands))
-            target = None
+        feasible_gp = self._feasibility_model(x_ok, failed)
+        best_y = float(y.max())
 
-        acq = self._acquisition(mean, std, float(y.max()), weight)
-        feasible = self._feasibility(x_ok, failed, xc)
-        if feasible is not None:  # expected improvement *given* the trial does not fail
-            acq = acq + np.log(feasible) if self.settings.acquisition == "ei" else acq * feasible
-        cap = self.settings.max_suggestion_cost
-        if cap is not None:
-            over = np.exp(pred_log_c) > cap
-            acq = np.where(over, -np.inf, acq)
-            if over.all():  # nothing predicted under the cap: take the cheapest candidate
-                acq = -pred_log_c
+        def evaluate(cands: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            """Acquisition, predicted score and log cost of box points (m, d) -> 3 x (m,)."""
+            xc = (cands + 1.0) / 2.0
+            mean, std = gp.predict(xc)
+            if cost_gp is not None:
+                pred_log_c = cost_gp.predict(xc)[0]
+                c_norm = (pred_log_c - c_lo) / (c_hi - c_lo)
+                weight = np.clip(1.0 - np.abs(target - c_norm), _WEIGHT_FLOOR, 1.0)
+            else:
+                pred_log_c, weight = np.full(len(cands), c_lo), np.ones(len(cands))
+            acq = self._acquisition(mean, std, best_y, weight, pred_log_c - c_lo)
+            if feasible_gp is not None:  # expected improvement *given* the trial does not fail
+                f_mean, f_std = feasible_gp.predict(xc)
+                feasible = np.clip(ndtr((f_mean - 0.5) / np.sqrt(f_std**2 + 0.01)), _WEIGHT_FLOOR, 1.0)
+                acq = acq + np.log(feasible) if self.settings.acquisition == "ei" else acq * feasible
+            cap = self.settings.max_suggestion_cost
+            if cap is not None:
+                over = np.exp(pred_log_c) > cap
+                acq = np.where(over, -np.inf, acq)
+                if over.all():  # nothing predicted under the cap: take the cheapest candidate
+                    acq = -pred_log_c
+            return acq, mean, pred_log_c
+
+        front = pareto_front(costs, scores)
+        cands = self._candidates(ok, front, int(np.argmax(scores)))
+        acq, mean, pred_log_c = evaluate(cands)
+        cands, acq, mean, pred_log_c = self._refine(cands, acq, mean, pred_log_c, evaluate)
         pick = int(np.argmax(acq))
         info.update(
             phase="bayes",
@@ -198,30 +229,49 @@ class Protein(SweepOptimizer):
         )
         return self._result(cands[pick], info)
 
-    def _feasibility(self, x_ok: np.ndarray, failed: list[Observation], xc: np.ndarray) -> np.ndarray | None:
-        """Probability that a candidate does not fail, from a GP on 1 (success) / 0 (failure)
-        labels; ``None`` without failures. Kept apart from the score GP so that a crash does not
-        pretend to be a (bad) score and bend the model around it. (m,) in [floor, 1]."""
+    def _feasibility_model(self, x_ok: np.ndarray, failed: list[Observation]) -> Any:
+        """GP on 1 (success) / 0 (failure) labels, or ``None`` without failures. Its prediction
+        gives the probability that a candidate does not fail, which multiplies the acquisition."""
         if not failed:
             return None
-        from scipy.special import ndtr
-
         from runlab.sweep._gp import fit_gp
 
         x_fail = (np.stack([o.unit for o in failed]) + 1.0) / 2.0
         labels = np.concatenate([np.ones(len(x_ok)), np.zeros(len(x_fail))])
         model = fit_gp(np.vstack([x_ok, x_fail]), labels, warm_start=self._theta_feasible)
         self._theta_feasible = model.theta
-        mean, std = model.predict(xc)
-        return np.clip(ndtr((mean - 0.5) / np.sqrt(std**2 + 0.01)), _WEIGHT_FLOOR, 1.0)
+        return model
 
-    def _acquisition(self, mean: np.ndarray, std: np.ndarray, best: float, weight: np.ndarray) -> np.ndarray:
-        """Higher is better; the cost weight multiplies a non-negative score (log form for EI)."""
+    def _refine(self, cands: np.ndarray, acq: np.ndarray, mean: np.ndarray, pred_log_c: np.ndarray,
+                evaluate: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Zoom in on the best candidates: sample around the top few at shrinking widths and keep
+        everything seen. Random candidates alone leave the acquisition's peak unresolved in more
+        than two or three dimensions. Shapes as given, with rows appended."""
+        for width in _REFINE_WIDTHS:
+            top = cands[np.argsort(-acq)[:_REFINE_TOP]]
+            rows = top[self._rng.integers(0, len(top), size=_REFINE_SAMPLES)]
+            step = width * self._rng.uniform(-1.0, 1.0, size=rows.shape)
+            new = self.space.snap(np.clip(rows + step, -1.0, 1.0))
+            if self._pending:
+                pend = np.stack(self._pending)
+                new = new[~(np.abs(new[:, None, :] - pend[None]).max(-1) < 1e-9).any(1)]
+            if not len(new):
+                continue
+            a, m, c = evaluate(new)
+            cands, acq = np.vstack([cands, new]), np.concatenate([acq, a])
+            mean, pred_log_c = np.concatenate([mean, m]), np.concatenate([pred_log_c, c])
+        return cands, acq, mean, pred_log_c
+
+    def _acquisition(self, mean: np.ndarray, std: np.ndarray, best: float, weight: np.ndarray,
+                     rel_log_cost: np.ndarray) -> np.ndarray:
+        """Higher is better. ``ei`` is expected improvement per unit of predicted cost (relative to
+        the cheapest observation), so cheap trials map the landscape before dear ones refine it;
+        ``ucb`` and ``naive`` multiply a non-negative score by the Protein cost weight."""
         from runlab.sweep._gp import log_expected_improvement, upper_confidence_bound
 
         kind = self.settings.acquisition
         if kind == "ei":
-            return log_expected_improvement(mean, std, best) + np.log(weight)
+            return log_expected_improvement(mean, std, best) - np.maximum(rel_log_cost, 0.0)
         raw = mean if kind == "naive" else upper_confidence_bound(mean, std, self.settings.ucb_beta)
         spread = float(np.ptp(raw))
         positive = (raw - raw.min()) / spread if spread > 0 else np.ones_like(raw)

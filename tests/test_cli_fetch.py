@@ -1,0 +1,101 @@
+"""`runlab fetch` end to end: the CLI, the real wandb client, the local test server, a real warehouse."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from runlab.cli.app import app
+from runlab.warehouse import Warehouse
+from test_wandb_api import PROJECT, populate
+from wandb_server import WandbTestServer
+from wandb_server.fixtures import wandb_server_fixture  # noqa: F401  (the wandb_server fixture)
+
+
+def run_cli(home: Path, *args: str):
+    return CliRunner().invoke(app, ["--home", str(home), "fetch", *args, "--no-progress"])
+
+
+def test_fetch_selects_and_stores(wandb_server: WandbTestServer, tmp_path: Path) -> None:
+    populate(wandb_server)
+    home = tmp_path / "home"
+    path = f"{wandb_server.entity}/{PROJECT}"
+    res = run_cli(home, path, "--pattern", "sky_comprehensive_*", "--tag", "sky",
+                  "--metrics", "overview/reward,@losses", "--metrics", "eval_*/*", "--workers", "2")
+    assert res.exit_code == 0, res.output
+    assert "2 added" in res.output
+    with Warehouse.open(home) as wh:
+        assert set(wh.runs()["name"]) == {"sky_comprehensive_1", "sky_comprehensive_2"}
+        assert set(wh.history()["metric"]) == {
+            "overview/reward", "losses/policy_loss", "eval_navigation/success_rate", "metric/agent_step"
+        }
+    again = run_cli(home, path, "--pattern", "sky_comprehensive_*", "--metrics", "overview/reward")
+    assert again.exit_code == 0, again.output
+    assert "2 unchanged" in again.output
+
+
+def test_fetch_filter_json_and_typo_warning(wandb_server: WandbTestServer, tmp_path: Path) -> None:
+    populate(wandb_server)
+    res = run_cli(tmp_path / "home", f"{wandb_server.entity}/{PROJECT}",
+                  "--filter", json.dumps({"config.seed": {"$gte": 3}}),
+                  "--metrics", "overview/reward,overview/rewrad")
+    assert res.exit_code == 0, res.output
+    assert "2 added" in res.output
+    assert "overview/rewrad (did you mean overview/reward" in res.output
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["not-a-path"], "ENTITY/PROJECT must look like"),
+        (["a/b", "--filter", "[1, 2]"], "--filter must be a JSON object"),
+        (["a/b", "--pattern", "x*", "--regex", "x.*"], "either --pattern or --regex"),
+    ],
+)
+def test_fetch_bad_input_is_one_clear_error(wandb_server: WandbTestServer, tmp_path: Path, args, message) -> None:
+    res = run_cli(tmp_path / "home", *args)
+    assert res.exit_code == 1
+    assert message in res.output
+    assert "Traceback" not in res.output
+
+
+def test_fetch_invalid_key_never_printed_or_written(
+    wandb_server: WandbTestServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    populate(wandb_server)
+    bad_key = "leaky" + "Q" * 40
+    monkeypatch.setenv("WANDB_API_KEY", bad_key)
+    home = tmp_path / "home"
+    res = run_cli(home, f"{wandb_server.entity}/{PROJECT}")
+    assert res.exit_code == 1
+    assert "rejected the API key" in res.output and "WANDB_API_KEY" in res.output
+    assert bad_key not in res.output
+    for f in home.rglob("*"):
+        if f.is_file():
+            assert bad_key.encode() not in f.read_bytes(), f
+
+
+def test_fetch_lists_failed_runs_and_exits_2(wandb_server: WandbTestServer, tmp_path: Path) -> None:
+    populate(wandb_server)
+    wandb_server.inject("500", "Runs", times=1)  # a transient failure of the listing is retried
+    wandb_server.inject("500", "RunParquetHistory", run="r1", times=10_000)
+    from runlab.sources import wandb_api
+
+    monkeypatch_timeout = pytest.MonkeyPatch()
+    original = wandb_api.WandBCollector.__init__
+
+    def short(self, *a, **kw):
+        kw.update(retry_base_delay=0.01, timeout=10, max_retries=1)
+        original(self, *a, **kw)
+
+    monkeypatch_timeout.setattr(wandb_api.WandBCollector, "__init__", short)
+    try:
+        res = run_cli(tmp_path / "home", f"{wandb_server.entity}/{PROJECT}")
+    finally:
+        monkeypatch_timeout.undo()
+    assert res.exit_code == 2, res.output
+    assert "3 added" in res.output and "1 failed" in res.output
+    assert "sky_comprehensive_1" in res.output and "run the same command again" in res.output
