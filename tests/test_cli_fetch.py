@@ -99,3 +99,43 @@ def test_fetch_lists_failed_runs_and_exits_2(wandb_server: WandbTestServer, tmp_
     assert res.exit_code == 2, res.output
     assert "3 added" in res.output and "1 failed" in res.output
     assert "sky_comprehensive_1" in res.output and "run the same command again" in res.output
+
+
+def test_progress_bar_path_runs(wandb_server: WandbTestServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                capsys: pytest.CaptureFixture[str]) -> None:
+    from runlab.sources.wandb_api import WandBCollector
+
+    populate(wandb_server)
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")  # rich draws the bar on the captured stderr as on a terminal
+    with Warehouse.open(tmp_path / "wh") as wh:
+        result = WandBCollector(wandb_server.entity, PROJECT, retry_base_delay=0.01, timeout=10).collect(wh)
+    err = capsys.readouterr().err
+    assert len(result.added) == 4
+    assert "fetching" in err and "4/4" in err
+
+
+@pytest.mark.parametrize("flag", ["--verbose", "--debug"])
+def test_cli_logging_never_shows_the_api_key(wandb_server: WandbTestServer, tmp_path: Path, flag: str) -> None:
+    """The real `runlab` process, logging at INFO/DEBUG with a progress bar, against the test server."""
+    import os
+    import subprocess
+    import sys
+
+    populate(wandb_server)
+    home = tmp_path / "home"
+    env = {**os.environ, "TTY_COMPATIBLE": "1", "TTY_INTERACTIVE": "1", "COLUMNS": "120"}
+    proc = subprocess.run(
+        [sys.executable, "-c", "from runlab.cli.app import main; main()", "--home", str(home), flag, "fetch",
+         f"{wandb_server.entity}/{PROJECT}", "--workers", "2"],
+        capture_output=True, text=True, env=env, timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "4 added" in proc.stdout
+    assert "fetching" in proc.stderr and "4/4" in proc.stderr  # the progress bar was drawn
+    assert "selected 4 runs" in proc.stderr  # runlab's own INFO log lines are on
+    key = wandb_server.api_key
+    assert key in wandb_server.seen_keys
+    assert key not in proc.stdout and key not in proc.stderr
+    for f in [*home.rglob("*"), *tmp_path.rglob("wandb-c*/**/*")]:
+        if f.is_file():
+            assert key.encode() not in f.read_bytes(), f

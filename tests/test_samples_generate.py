@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
 from pathlib import Path
 
@@ -44,6 +45,8 @@ def test_manifest_matches_and_counts_runs(project: Path) -> None:
     assert m["command"] == "pytest tiny" and m["generator_version"]
     assert {"wandb", "torch", "gymnasium", "stable-baselines3"} <= set(m["libraries"])
     assert m["machine"]["cpu_count"] >= 1
+    assert m["seeds"]["curves"] == {"seed": CFG.curves.seed}
+    assert m["seeds"]["benchmark"] == {"seeds": list(CFG.benchmark.seeds)}
     assert m["sets"]["benchmark"]["offline_runs"] == 3 * len(CFG.benchmark.seeds)
     assert m["sets"]["curriculum"]["offline_runs"] == 2 * len(CFG.curriculum.seeds)
     assert m["sets"]["curves"]["offline_runs"] == CFG.curves.num_offline_runs
@@ -155,3 +158,14 @@ def test_cli_verify_and_bad_inputs(project: Path, tmp_path: Path) -> None:
         generate_samples(tmp_path / "x", config=CFG, sets=("nope",))
     with pytest.raises(InputError, match="workers must be >= 1"):
         generate_samples(tmp_path / "x", config=CFG, workers=0)
+
+
+def test_cli_generates_one_set_quick(tmp_path: Path) -> None:
+    out = tmp_path / "odd name's dir"
+    res = CliRunner().invoke(app, ["samples", "generate", "--quick", "--set", "curves", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    m = read_manifest(out)
+    want = ["runlab", "samples", "generate", "--quick", "--out", str(out), "--workers", "1", "--set", "curves"]
+    assert m["command"] == shlex.join(want)
+    assert set(m["sets"]) == {"curves"} and m["sets"]["curves"]["profile"] == "quick"
+    assert verify_samples(out) == []

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pyarrow.parquet as pq
 import pytest
@@ -34,6 +36,7 @@ def test_shipped_sets_have_the_promised_sizes(manifest: dict) -> None:
     assert cur["offline_runs"] == 2 * len(cur["config"]["seeds"]) and len(cur["config"]["seeds"]) >= 3
     assert sets["curves"]["curve_runs"] >= 300 and sets["curves"]["offline_runs"] >= 1
     assert all(s["profile"] == "full" for s in sets.values())
+    assert len(manifest["seeds"]["benchmark"]["seeds"]) >= 5 and "seed" in manifest["seeds"]["curves"]
 
 
 def test_shipped_runs_read_back() -> None:
@@ -60,3 +63,14 @@ def test_shipped_curves_cover_varied_configs() -> None:
         assert len(values) > 1, path
     curves = pq.read_table(root / "curves.parquet", columns=["run_id"]).num_rows
     assert curves >= 300 * 10
+
+
+def test_finding_the_samples_needs_no_training_libraries() -> None:
+    code = (
+        "import sys\n"
+        "import runlab.samples as s\n"
+        "s.shipped_samples_dir(); s.verify_samples(s.shipped_samples_dir())\n"
+        "assert not {'torch', 'gymnasium', 'stable_baselines3'} & set(sys.modules), sorted(sys.modules)\n"
+        "assert all(hasattr(s, n) for n in s.__all__)\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -2,7 +2,9 @@
 
 It speaks the HTTP protocol wandb-core uses: ``POST /graphql`` (Viewer, Runs with filters, order
 and cursor pagination, Run, RunSampledHistory, RunParquetHistory, HistoryPage, ServerFeaturesQuery,
-GetSweep) and ``GET`` of the parquet history exports it hands out. Every request is logged with its
+GetSweep, RunOutputArtifacts, FetchArtifactManifest, GetArtifactMembershipFileUrls) and ``GET`` of
+the parquet history exports, artifact manifests and artifact files it hands out (logged as ``GET``
+and ``GET-artifact``). Every request is logged with its
 operation name so tests can count them, and faults (429, 500, slow answers, dropped connections)
 can be injected for the next N requests that match an operation.
 """
@@ -24,6 +26,16 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ._artifacts import (
+    StoredArtifact,
+    StoredSweep,
+    artifact_id,
+    artifact_node,
+    connection,
+    file_urls_node,
+    project_info,
+    sweep_node,
+)
 from ._filters import matches
 from ._gql import Executor, Node, parse
 from ._store import StoredRun, _iso
@@ -36,7 +48,8 @@ class Fault:
     """Answer the next ``times`` requests whose operation is ``operation`` (``*``: any) badly.
 
     ``kind``: ``"429"``, ``"500"``, ``"502"``, ``"503"``, ``"slow"`` (sleep ``delay`` s, then answer
-    normally) or ``"drop"`` (close the connection without an answer). ``run`` limits it to
+    normally), ``"drop"`` (close the connection without an answer) or ``"corrupt"`` (a 200 answer
+    whose body is garbage, as a broken proxy or truncated transfer gives). ``run`` limits it to
     requests about one run id. ``after`` lets that many matching requests through first.
     """
 
@@ -64,6 +77,7 @@ class _Project:
     entity: str
     name: str
     runs: dict[str, StoredRun] = field(default_factory=dict)
+    sweeps: dict[str, StoredSweep] = field(default_factory=dict)
 
 
 class WandbTestServer:
@@ -77,6 +91,8 @@ class WandbTestServer:
         self.requests: list[Request] = []
         self.unknown: list[str] = []
         self.seen_keys: list[str] = []
+        self.artifacts: dict[int, tuple[str, StoredArtifact]] = {}
+        """Artifact key -> (owning run id, artifact)."""
         self._lock = threading.Lock()
         self._http = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
         self._http.daemon_threads = True
@@ -100,7 +116,31 @@ class WandbTestServer:
         ent = entity or self.entity
         proj = self.projects.setdefault((ent, project), _Project(ent, project))
         proj.runs[run.id] = run
+        for art in run.artifacts:
+            self._register(proj, run.id, art)
         return run
+
+    def add_sweep(self, project: str, sweep: StoredSweep, *, entity: str | None = None) -> StoredSweep:
+        """A sweep; its runs are the runs whose ``sweep_name`` is ``sweep.id``."""
+        ent = entity or self.entity
+        self.projects.setdefault((ent, project), _Project(ent, project)).sweeps[sweep.id] = sweep
+        return sweep
+
+    def _register(self, proj: _Project, run_id: str, art: StoredArtifact) -> StoredArtifact:
+        """Give a new artifact its id and the next version of its collection (which then owns ``latest``)."""
+        with self._lock:
+            if art.key >= 0:
+                return art
+            art.key = len(self.artifacts)
+            self.artifacts[art.key] = (run_id, art)
+            older = [a for r in proj.runs.values() for a in r.artifacts
+                     if a is not art and a.name == art.name and a.key >= 0]
+            if art.version_index is None:
+                art.version_index = max((a.version_index or 0) + 1 for a in older) if older else 0
+            if "latest" in art.aliases:
+                for a in older:
+                    a.aliases = [x for x in a.aliases if x != "latest"]
+        return art
 
     def inject(self, kind: str, operation: str = "*", **kwargs: Any) -> Fault:
         fault = Fault(kind=kind, operation=operation, **kwargs)
@@ -190,8 +230,17 @@ class WandbTestServer:
                     {"features": [], "latestLocalVersionInfo": None, "cliVersionInfo": {}},
                 ),
                 "project": self._project,
+                "artifact": self._artifact,
             },
         )
+
+    def _artifact(self, id: str) -> Node | None:
+        for proj in self.projects.values():
+            for run in proj.runs.values():
+                for art in run.artifacts:
+                    if artifact_id(self._register(proj, run.id, art)) == id:
+                        return artifact_node(Node, art, proj.entity, proj.name, self.url)
+        return None
 
     def _project(self, name: str, entityName: str | None = None) -> Node | None:
         proj = self.projects.get((entityName or self.entity, name))
@@ -229,9 +278,36 @@ class WandbTestServer:
                 "runCount": lambda filters=None: len(selected(filters)),
                 "runs": runs,
                 "run": run,
-                "sweep": lambda sweepName=None: None,
+                "sweep": lambda sweepName=None: self._sweep(proj, sweepName),
+                "artifactCollection": lambda name: self._collection(proj, name),
             },
         )
+
+    def _sweep(self, proj: _Project, name: str | None) -> Node | None:
+        sweep = proj.sweeps.get(name or "")
+        if sweep is None:
+            return None
+        count = sum(1 for r in proj.runs.values() if r.sweep_name == sweep.id)
+        return sweep_node(Node, sweep, count)
+
+    def _collection(self, proj: _Project, name: str) -> Node | None:
+        versions = [(r, a) for r in proj.runs.values() for a in r.artifacts if a.name == name]
+        if not versions:
+            return None
+
+        def membership(aliasName: str) -> Node | None:
+            for run, art in versions:
+                if aliasName == f"v{art.version_index}" or aliasName in art.aliases:
+                    return file_urls_node(Node, self._register(proj, run.id, art), self.url)
+            return None
+
+        return Node("ArtifactSequence", {"name": name, "project": project_info(Node, proj.entity, proj.name),
+                                         "artifactMembership": membership})
+
+    def _output_artifacts(self, proj: _Project, r: StoredRun, after: str | None, first: int | None) -> Node:
+        nodes = [artifact_node(Node, self._register(proj, r.id, a), proj.entity, proj.name, self.url)
+                 for a in r.artifacts]
+        return connection(Node, "Artifact", nodes, after, first)
 
     def _run_node(self, proj: _Project, r: StoredRun) -> Node:
         history_keys = r.history_keys()
@@ -267,6 +343,8 @@ class WandbTestServer:
                     if minStep <= row["_step"] < (maxStep if maxStep is not None else math.inf)
                 ][: int(samples)],
                 "parquetHistory": lambda liveKeys=(): self._parquet_history(proj, r, liveKeys),
+                "outputArtifacts": lambda after=None, first=None: self._output_artifacts(proj, r, after, first),
+                "inputArtifacts": lambda after=None, first=None: connection(Node, "Artifact", [], after, first),
             },
         )
 
@@ -278,6 +356,21 @@ class WandbTestServer:
             wanted = set(live_keys) | {"_step"}
             live = [{k: v for k, v in row.items() if k in wanted} for row in live]
         return Node("ParquetHistory", {"parquetUrls": urls, "liveData": live})
+
+    def artifact_bytes(self, key: int, rest: list[str]) -> tuple[str | None, bytes | None]:
+        """(owning run, content) of ``/artifacts/<key>/manifest.json`` or ``/artifacts/<key>/files/<path>``."""
+        from urllib.parse import unquote
+
+        with self._lock:
+            found = self.artifacts.get(key)
+        if found is None:
+            return None, None
+        run_id, art = found
+        if rest == ["manifest.json"]:
+            return run_id, json.dumps(art.manifest()).encode()
+        if rest[:1] == ["files"]:
+            return run_id, art.files.get(unquote("/".join(rest[1:])))
+        return run_id, None
 
     def parquet_bytes(self, entity: str, project: str, run_id: str, n_rows: int) -> bytes | None:
         proj = self.projects.get((entity, project))
@@ -338,6 +431,13 @@ def _num(v: Any) -> float | None:
     return float(v) if isinstance(v, int | float) and not isinstance(v, bool) else None
 
 
+def _status(fault: Fault | None) -> int:
+    """The HTTP status a fault answered with (0: no answer at all)."""
+    if fault is None or fault.kind == "drop":
+        return 0
+    return 200 if fault.kind == "corrupt" else int(fault.kind)
+
+
 def _handler(server: WandbTestServer) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
@@ -362,6 +462,9 @@ def _handler(server: WandbTestServer) -> type[BaseHTTPRequestHandler]:
             if fault.kind == "drop":
                 self.close_connection = True
                 self.connection.shutdown(2)
+                return True
+            if fault.kind == "corrupt":
+                self._send(200, b"\x00garbage from a broken proxy\x00", "application/octet-stream")
                 return True
             status = int(fault.kind)
             self._send(status, json.dumps({"errors": [{"message": f"injected {status}"}]}).encode())
@@ -389,7 +492,7 @@ def _handler(server: WandbTestServer) -> type[BaseHTTPRequestHandler]:
                 return
             fault = server._take_fault(op, run)
             if self._fault(fault):
-                server._log(op, run, 0 if fault and fault.kind == "drop" else int(fault.kind), self.path)  # type: ignore[union-attr]
+                server._log(op, run, _status(fault), self.path)
                 return
             op, run, data = server.graphql(body)
             server._log(op, run, 200, self.path)
@@ -401,12 +504,22 @@ def _handler(server: WandbTestServer) -> type[BaseHTTPRequestHandler]:
                 _, entity, project, run_id, fname = parts
                 fault = server._take_fault("GET", run_id)
                 if self._fault(fault):
-                    server._log("GET", run_id, 0, self.path)
+                    server._log("GET", run_id, _status(fault), self.path)
                     return
                 n = int(fname.removeprefix("history-").removesuffix(".parquet"))
                 payload = server.parquet_bytes(entity, project, run_id, n)
                 if payload is not None:
                     server._log("GET", run_id, 200, self.path)
+                    self._send(200, payload, "application/octet-stream")
+                    return
+            if len(parts) >= 3 and parts[0] == "artifacts" and parts[1].isdigit():
+                run_id, payload = server.artifact_bytes(int(parts[1]), parts[2:])
+                fault = server._take_fault("GET-artifact", run_id)
+                if self._fault(fault):
+                    server._log("GET-artifact", run_id, _status(fault), self.path)
+                    return
+                if payload is not None:
+                    server._log("GET-artifact", run_id, 200, self.path)
                     self._send(200, payload, "application/octet-stream")
                     return
             log.error("wandb test server: unknown GET %s", self.path)

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from ._artifacts import StoredArtifact, stored_artifact_from_record
+
 if TYPE_CHECKING:
     from runlab.sources import RunRecord
 
@@ -35,7 +37,8 @@ class StoredRun:
     history: list[dict[str, Any]] = field(default_factory=list)
     exported_rows: int | None = None
     """How many leading history rows are in the parquet export; the rest is live data (None: all)."""
-    artifacts: list[dict[str, Any]] = field(default_factory=list)
+    artifacts: list[StoredArtifact] = field(default_factory=list)
+    """Output artifacts (``logged_artifacts()``), newest version last."""
 
     def append_history(self, rows: list[dict[str, Any]], *, at: datetime | None = None) -> None:
         """Add rows (a running run logging more steps) and move its heartbeat."""
@@ -86,7 +89,10 @@ def _iso(t: datetime) -> str:
 
 
 def stored_run_from_record(record: RunRecord, **overrides: Any) -> StoredRun:
-    """Build a :class:`StoredRun` from a record read from an offline run directory."""
+    """Build a :class:`StoredRun` from a record read from an offline run directory.
+
+    Its artifacts come along with the bytes of their staged files (read now, while they exist).
+    """
     rows: dict[int, dict[str, Any]] = {}
     table = record.history
     for step, metric, value in zip(
@@ -109,6 +115,7 @@ def stored_run_from_record(record: RunRecord, **overrides: Any) -> StoredRun:
         "notes": record.notes or None,
         "sweep_name": record.sweep_id or None,
         "history": [rows[s] for s in sorted(rows)],
+        "artifacts": [stored_artifact_from_record(a) for a in record.artifacts],
     }
     if record.created_at is not None:
         kwargs["created_at"] = record.created_at

@@ -1,7 +1,7 @@
 """`runlab fetch`: collect runs from the W&B API into the warehouse.
 
-Multi-value options (``--tag``, ``--metrics``, ``--config-params``) may be repeated, and each value
-may also be a comma-separated list: ``--metrics overview/reward,losses/*`` equals
+Multi-value options (``--tag``, ``--metrics``, ``--config-params``, ``--artifact-types``) may be
+repeated, and each value may also be a comma-separated list: ``--metrics overview/reward,losses/*`` equals
 ``--metrics overview/reward --metrics 'losses/*'``.
 """
 
@@ -39,6 +39,9 @@ def fetch(
     since: Annotated[
         str | None, typer.Option("--since", help="Only runs created on/after this date (2025-01-31).")
     ] = None,
+    sweep: Annotated[
+        str | None, typer.Option("--sweep", help="Only the runs of this W&B sweep (the id at the end of its URL).")
+    ] = None,
     metrics: Annotated[
         list[str] | None,
         typer.Option(
@@ -58,12 +61,28 @@ def fetch(
     max_retries: Annotated[
         int, typer.Option("--max-retries", min=0, help="Retries per request on 429/5xx/timeouts.")
     ] = 5,
+    artifact_types: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--artifact-types",
+            help="Download the files of output artifacts of these types whatever their size, "
+            "e.g. environment_configs ('*': all types). Repeatable or comma-separated.",
+        ),
+    ] = None,
+    artifact_max_mb: Annotated[
+        float,
+        typer.Option("--artifact-max-mb", min=0.0, help="Download artifacts up to this size (MB) of any type."),
+    ] = 1.0,
+    no_artifacts: Annotated[
+        bool, typer.Option("--no-artifacts", help="Do not list or download output artifacts.")
+    ] = False,
     no_progress: Annotated[bool, typer.Option("--no-progress", help="Hide the progress bar.")] = False,
 ) -> None:
     """Fetch runs (metadata, config, summary and full history) from the W&B API.
 
     Needs WANDB_API_KEY (or `wandb login`); WANDB_BASE_URL selects a self-hosted server.
-    Unchanged runs are skipped; running runs only download their new steps.
+    Unchanged runs are skipped; running runs only download their new steps. Output artifacts
+    are recorded for every fetched run; small ones (and --artifact-types) are downloaded.
     """
     with cli_errors():
         from runlab.errors import InputError
@@ -83,14 +102,23 @@ def fetch(
             group=group,
             state=state,
             since=since,
+            sweep=sweep,
             metrics=_split(metrics),
             config_params=_split(config_params),
             workers=workers,
             refresh=refresh,
             max_retries=max_retries,
+            artifacts=not no_artifacts,
+            artifact_types=_split(artifact_types),
+            artifact_max_bytes=int(artifact_max_mb * 1_000_000),
         )
         with Warehouse.open(home()) as wh:
             result = collector.collect(wh, progress=not no_progress)
+        if result.sweep is not None:
+            info = result.sweep
+            metric = f", metric {info.metric!r}" if info.metric else ""
+            console.print(f"sweep {info.id} ({info.name}, {info.state.lower()}{metric})", highlight=False,
+                          markup=False)
         for m in result.missing_metrics:
             err_console.print(f"[yellow]warning:[/] metric {m} is in none of the selected runs", highlight=False)
         for m in result.missing_params:

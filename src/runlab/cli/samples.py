@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shlex
-import sys
 import time
 from enum import StrEnum
 from pathlib import Path
@@ -41,7 +40,9 @@ def register(app: typer.Typer) -> None:
         """Train the sample runs for real and write them as W&B offline runs + Parquet, with MANIFEST.json."""
         from runlab.samples import SETS, GenerateConfig, generate_samples
 
-        command = "runlab " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+        parts = ["runlab", "samples", "generate", *(["--quick"] if quick else []), "--out", str(out),
+                 "--workers", str(workers), *(["--set", which.value] if which is not SampleSet.all else [])]
+        command = shlex.join(parts)
         t0 = time.perf_counter()
 
         def progress(msg: str) -> None:

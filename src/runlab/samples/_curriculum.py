@@ -47,6 +47,7 @@ class UniformSampler:
         self.num_tasks = num_tasks
 
     def probabilities(self) -> np.ndarray:
+        """``1 / num_tasks`` each."""
         return np.full(self.num_tasks, 1.0 / self.num_tasks)
 
     def update(self, task: int, score: float) -> None:
@@ -81,6 +82,7 @@ class LearningProgressSampler:
         self.slow = np.full(num_tasks, np.nan)
 
     def update(self, task: int, score: float) -> None:
+        """Fold one episode's score into the task's EMAs (non-finite scores are ignored)."""
         if not np.isfinite(score):
             return
         if np.isnan(self.fast[task]):
@@ -89,6 +91,7 @@ class LearningProgressSampler:
         self.slow[task] += self.alpha_slow * (score - self.slow[task])
 
     def probabilities(self) -> np.ndarray:
+        """Softmax of z-scored learning progress, mixed with ``exploration`` uniform share."""
         lp = np.abs(self.fast - self.slow)
         seen = ~np.isnan(lp)
         # unseen tasks get the largest progress seen so far: they are worth a look
@@ -136,4 +139,5 @@ class ConfigHistory:
         self.history.append({"epoch": epoch, "agent_step": agent_step, "tasks": tasks})
 
     def to_json(self) -> dict[str, Any]:
+        """The artifact content: format tag, snapshots by hash, per-epoch history."""
         return {"format": "runlab.env_config_history/1", "snapshots": self.snapshots, "history": self.history}

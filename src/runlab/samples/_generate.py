@@ -64,6 +64,7 @@ class GenerateConfig:
 
     @classmethod
     def full(cls) -> GenerateConfig:
+        """The shipped project: 3 algorithms x 5 seeds, 2 samplers x 3 seeds, 320 curves."""
         return cls()
 
     @classmethod
@@ -253,6 +254,15 @@ def _run_sets(
     return info
 
 
+def seeds_of(sets_info: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Every seed the sets were generated with, gathered from their configs."""
+    out: dict[str, Any] = {}
+    for name, info in sets_info.items():
+        cfg = info.get("config", {})
+        out[name] = {k: v for k, v in cfg.items() if "seed" in k}
+    return out
+
+
 def _finish_manifest(
     out: Path, config: GenerateConfig, info: dict[str, dict[str, Any]], sets: tuple[str, ...], command: str,
     wall: float, workers: int,
@@ -276,6 +286,7 @@ def _finish_manifest(
         "machine": machine(),
         "libraries": library_versions(),
         "sets": sets_info,
+        "seeds": seeds_of(sets_info),
         "files": {},
     }
     write_readme(out, sets_info)

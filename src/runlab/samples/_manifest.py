@@ -25,6 +25,7 @@ _LIBRARIES = ("runlab", "wandb", "gymnasium", "stable-baselines3", "torch", "num
 
 
 def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB chunks."""
     h = hashlib.sha256()
     with path.open("rb") as fh:
         for chunk in iter(lambda: fh.read(1 << 20), b""):
@@ -44,6 +45,7 @@ def file_table(root: Path) -> dict[str, dict[str, Any]]:
 
 
 def library_versions() -> dict[str, str]:
+    """Installed versions of the libraries that shape the generated data."""
     out = {}
     for name in _LIBRARIES:
         try:
@@ -54,6 +56,7 @@ def library_versions() -> dict[str, str]:
 
 
 def machine() -> dict[str, Any]:
+    """The generating machine, as far as the data depends on it."""
     cpus = os.cpu_count() or 0
     return {
         "platform": platform.platform(),
@@ -82,6 +85,7 @@ def read_manifest(root: Path) -> dict[str, Any]:
 
 
 def write_manifest(root: Path, manifest: dict[str, Any]) -> Path:
+    """Write ``root/MANIFEST.json`` atomically (temp file + rename)."""
     path = root / MANIFEST_NAME
     tmp = path.with_suffix(".json.tmp")
     tmp.write_text(json.dumps(manifest, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")

@@ -114,6 +114,7 @@ class _BatchedMLP:
         return x
 
     def parameters(self) -> list[torch.Tensor]:
+        """Weights then biases, each with the agent axis first."""
         return [*self.weights, *self.biases]
 
 
@@ -153,6 +154,7 @@ class BatchedPPO:
 
     @torch.no_grad()
     def value(self, obs: torch.Tensor) -> torch.Tensor:
+        """Critic estimates ``(agents, batch)``."""
         return self.critic(obs).squeeze(-1)
 
     def update(self, roll: dict[str, torch.Tensor]) -> dict[str, np.ndarray]:

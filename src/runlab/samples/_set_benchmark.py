@@ -90,6 +90,7 @@ def benchmark_trainer_config(job: BenchmarkJob) -> dict[str, Any]:
 
 
 def benchmark_run_spec(job: BenchmarkJob) -> RunSpec:
+    """The W&B identity and nested config of one benchmark run."""
     return RunSpec(
         run_id=f"bench-{job.algorithm}-s{job.seed}",
         name=f"runlab.benchmark.{job.algorithm}.s{job.seed}",

@@ -84,6 +84,15 @@ def parse_filter(value: str | Mapping[str, Any] | None) -> dict[str, Any]:
     return parsed
 
 
+def check_sweep_id(sweep: str) -> str:
+    """A W&B sweep id: letters and digits, as in ``.../sweeps/<id>`` (no slashes, no spaces)."""
+    if not isinstance(sweep, str) or not re.fullmatch(r"[A-Za-z0-9_-]+", sweep):
+        raise InputError(
+            f"--sweep must be a W&B sweep id like 'k3x9abcd' (the last part of the sweep URL), got {sweep!r}"
+        )
+    return sweep
+
+
 def build_filters(
     *,
     pattern: str | None = None,
@@ -93,10 +102,12 @@ def build_filters(
     group: str | None = None,
     state: str | None = None,
     since: str | date | datetime | None = None,
+    sweep: str | None = None,
 ) -> dict[str, Any]:
     """Combine every selection option into one filter document (``$and`` of the parts).
 
-    ``pattern`` and ``regex`` match the display name; ``tags`` must all be present.
+    ``pattern`` and ``regex`` match the display name; ``tags`` must all be present; ``sweep``
+    is a W&B sweep id (the last part of the sweep's URL).
     """
     if pattern and regex:
         raise InputError("use either --pattern or --regex, not both", hint="a glob becomes a regex anyway")
@@ -122,6 +133,8 @@ def build_filters(
         if state not in STATES:
             raise InputError(f"--state must be one of {', '.join(STATES)}, got {state!r}")
         parts.append({"state": state})
+    if sweep is not None:
+        parts.append({"sweep": check_sweep_id(sweep)})
     since_t = parse_since(since)
     if since_t is not None:
         stamp = since_t.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="seconds")

@@ -5,7 +5,9 @@ filters, tags, group, state, creation date), checks the requested metrics and co
 against what the selected runs actually logged (reporting typos with the closest names before
 downloading anything), then downloads each run's full history in parallel through the client's
 parquet-backed ``scan_history``. A run already in the warehouse is skipped when nothing changed,
-and a running run only fetches the steps it logged since the last fetch.
+and a running run only fetches the steps it logged since the last fetch. Each fetched run's output
+artifacts are listed (and small ones, or those of the types asked for, downloaded into the
+warehouse); ``sweep=`` selects the runs of one W&B sweep.
 
 The API key is read by the wandb client from ``WANDB_API_KEY`` or ``~/.netrc``; runlab never
 prints, logs or stores it.
@@ -15,16 +17,26 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from runlab.errors import FetchError, InputError, NotFoundError, WandbAuthError
-from runlab.sources._record import RunRecord
+from runlab.sources._record import ArtifactRecord, RunRecord
+from runlab.sources._wandb_artifacts import (
+    ArtifactPolicy,
+    artifact_key,
+    download,
+    list_output_artifacts,
+    new_workdir,
+    to_record,
+)
 from runlab.sources._wandb_convert import (
     HistoryBuilder,
     clean_summary,
@@ -33,8 +45,16 @@ from runlab.sources._wandb_convert import (
     run_id_for,
 )
 from runlab.sources._wandb_metrics import MetricGroups, MissingMetric, missing, resolve
-from runlab.sources._wandb_retry import AUTH_HINT, RetryPolicy, describe, is_auth_error, with_retries
+from runlab.sources._wandb_retry import (
+    AUTH_HINT,
+    RetryPolicy,
+    describe,
+    is_auth_error,
+    is_retryable,
+    with_retries,
+)
 from runlab.sources._wandb_select import build_filters
+from runlab.sources._wandb_sweep import SweepInfo, load_sweep
 
 if TYPE_CHECKING:
     from runlab.warehouse import Warehouse
@@ -94,6 +114,12 @@ class CollectResult:
     missing_params: list[MissingMetric] = field(default_factory=list)
     history_rows: int = 0
     """Long-form history rows downloaded by this collect."""
+    artifacts: int = 0
+    """Output artifacts recorded for the fetched runs."""
+    artifact_files: int = 0
+    """Artifact files downloaded into the warehouse."""
+    sweep: SweepInfo | None = None
+    """The W&B sweep the runs were selected from (``sweep=``)."""
 
     @property
     def ok(self) -> bool:
@@ -107,7 +133,10 @@ class CollectResult:
             f"{len(self.unchanged)} unchanged",
             f"{len(self.failed)} failed",
         ]
-        return ", ".join(parts) + f" ({self.history_rows} history rows downloaded)"
+        extra = f"{self.history_rows} history rows"
+        if self.artifacts:
+            extra += f", {self.artifacts} artifacts ({self.artifact_files} files)"
+        return ", ".join(parts) + f" ({extra} downloaded)"
 
 
 @dataclass(frozen=True)
@@ -116,6 +145,8 @@ class _Plan:
     action: Action
     keys: frozenset[str] | None
     min_step: int = 0
+    stored_artifacts: frozenset[str] | None = None
+    """Artifacts the warehouse holds for the run (for append/metadata plans)."""
 
 
 class WandBCollector:
@@ -124,7 +155,10 @@ class WandBCollector:
     Selection options are combined with AND. ``metrics`` lists names, globs and ``@group``
     references (see :meth:`add_metric_group`); empty means every history key. ``config_params``
     are dotted paths into the nested config, reported when no run has them and exposed per run
-    in :attr:`RunSummary.params` (the full config is stored either way).
+    in :attr:`RunSummary.params` (the full config is stored either way). ``sweep`` selects the
+    runs of one W&B sweep. ``artifacts`` lists each fetched run's output artifacts; their files are
+    downloaded when an artifact's total size is at most ``artifact_max_bytes`` or its type is in
+    ``artifact_types`` (``*``: every type).
     """
 
     def __init__(
@@ -139,6 +173,7 @@ class WandBCollector:
         group: str | None = None,
         state: str | None = None,
         since: str | date | datetime | None = None,
+        sweep: str | None = None,
         metrics: Sequence[str] = (),
         config_params: Sequence[str] = (),
         workers: int = 4,
@@ -149,6 +184,9 @@ class WandBCollector:
         timeout: int = 60,
         history_timeout: float = 1800.0,
         page_size: int = 10_000,
+        artifacts: bool = True,
+        artifact_types: Sequence[str] = (),
+        artifact_max_bytes: int = 1_000_000,
     ) -> None:
         for label, value in (("entity", entity), ("project", project)):
             if not value or "/" in value or value.strip() != value:
@@ -162,7 +200,15 @@ class WandBCollector:
         self.entity = entity
         self.project = project
         self.filters = build_filters(
-            pattern=pattern, regex=regex, filters=filters, tags=tags, group=group, state=state, since=since
+            pattern=pattern, regex=regex, filters=filters, tags=tags, group=group, state=state, since=since,
+            sweep=sweep,
+        )
+        self.sweep = sweep
+        self.sweep_info: SweepInfo | None = None
+        self.artifact_policy = ArtifactPolicy(
+            enabled=artifacts,
+            types=artifact_types if isinstance(artifact_types, str) else tuple(artifact_types),  # type: ignore[arg-type]
+            max_bytes=artifact_max_bytes,
         )
         self.metrics = tuple(metrics)
         self.config_params = tuple(config_params)
@@ -175,6 +221,8 @@ class WandBCollector:
         self.groups = MetricGroups()
         self._api = api
         self._runs: dict[str, Any] = {}
+        self._scratch: Path | None = None
+        """Parent of the runs' artifact download folders during :meth:`collect` (removed at its end)."""
 
     # -- configuration -------------------------------------------------------------------------
     def add_metric_group(self, name: str, metrics: Sequence[str]) -> None:
@@ -192,6 +240,9 @@ class WandBCollector:
         """List the runs matching the selection (one paginated server-side query)."""
         api = self.api()
         path = f"{self.entity}/{self.project}"
+        if self.sweep is not None and self.sweep_info is None:
+            self.sweep_info = load_sweep(api, self.entity, self.project, self.sweep, self.retry)
+            log.info("sweep %s (%s): %s runs", self.sweep, self.sweep_info.state, self.sweep_info.run_count)
 
         def listing() -> list[Any]:
             api.flush()  # the client caches listings; a retry or a re-select must see fresh data
@@ -282,7 +333,7 @@ class WandBCollector:
     def collect(self, wh: Warehouse, progress: bool = True) -> CollectResult:
         """Fetch the selected runs into ``wh``; failures are listed, never fatal for other runs."""
         summaries = self.select()
-        result = CollectResult()
+        result = CollectResult(sweep=self.sweep_info)
         result.missing_metrics, result.missing_params = self.check(summaries)
         requests = self.groups.expand(self.metrics) if self.metrics else None
         plans = [self._plan(wh, s, requests) for s in summaries]
@@ -291,8 +342,19 @@ class WandBCollector:
                 result.unchanged.append(plan.summary.run_id)
         todo = [p for p in plans if p.action != "skip"]
         log.info("%d runs to fetch, %d unchanged", len(todo), len(result.unchanged))
+        self._scratch = new_workdir()
+        try:
+            self._fetch_all(wh, todo, result, progress)
+        finally:
+            shutil.rmtree(self._scratch, ignore_errors=True)  # downloads of runs never stored (auth failure)
+            self._scratch = None
+        return result
+
+    def _fetch_all(self, wh: Warehouse, todo: list[_Plan], result: CollectResult, progress: bool) -> None:
         with _progress(progress, len(todo)) as advance, ThreadPoolExecutor(self.workers) as pool:
-            futures: dict[Future[RunRecord], _Plan] = {pool.submit(self._fetch, p): p for p in todo}
+            futures: dict[Future[tuple[RunRecord, Path | None]], _Plan] = {
+                pool.submit(self._fetch, p): p for p in todo
+            }
             try:
                 for fut in as_completed(futures):
                     plan = futures[fut]
@@ -302,9 +364,18 @@ class WandBCollector:
                 for f in futures:
                     f.cancel()
                 raise
-        return result
 
     def _plan(self, wh: Warehouse, s: RunSummary, requests: Any) -> _Plan:
+        plan = self._decide(wh, s, requests)
+        if plan.action in ("append", "metadata") and self.artifact_policy.enabled:
+            stored = wh.artifacts([s.run_id])
+            keys = frozenset(
+                artifact_key(n, v, d) for n, v, d in zip(stored["name"], stored["version"], stored["digest"], strict=True)
+            )
+            plan = replace(plan, stored_artifacts=keys)
+        return plan
+
+    def _decide(self, wh: Warehouse, s: RunSummary, requests: Any) -> _Plan:
         keys = frozenset(resolve(requests, s.history_keys)) if requests is not None else None
         sync = None if self.refresh else wh.sync_state(s.run_id)
         if sync is None:
@@ -333,20 +404,79 @@ class WandBCollector:
             s.group,
         )
 
-    def _fetch(self, plan: _Plan) -> RunRecord:
+    def _fetch(self, plan: _Plan) -> tuple[RunRecord, Path | None]:
+        """Download one run (artifacts first, then history); also returns its artifact download folder."""
         run = self._runs[plan.summary.run_id]
         s = plan.summary
-        builder = HistoryBuilder(set(plan.keys) if plan.keys is not None else None)
-        if plan.action in ("full", "append") and s.last_step >= plan.min_step:
+        workdir: Path | None = None
+        try:
+            artifacts: list[ArtifactRecord] = []
+            problems: list[str] = []
+            if self.artifact_policy.enabled:
+                artifacts, workdir = self._artifacts(run, s, problems)
+            action, min_step = plan.action, plan.min_step
+            listed = {artifact_key(a.name, a.version, a.digest) for a in artifacts}
+            if plan.stored_artifacts is not None and action in ("append", "metadata") and listed != plan.stored_artifacts:
+                action, min_step = "full", 0  # new artifacts: the stored copy is replaced as a whole
+            builder = self._history(run, s, plan.keys, action, min_step)
+            record = self._record(run, s, builder, artifacts, partial=action in ("append", "metadata"))
+            record.problems.extend(problems)
+        except BaseException:
+            if workdir is not None:
+                shutil.rmtree(workdir, ignore_errors=True)
+            raise
+        return record, workdir
 
-            def scan() -> HistoryBuilder:
-                b = HistoryBuilder(set(plan.keys) if plan.keys is not None else None)
-                for row in run.scan_history(page_size=self.page_size, min_step=plan.min_step, use_cache=False):
-                    b.add(row)
-                return b
+    def _history(
+        self, run: Any, s: RunSummary, keys: frozenset[str] | None, action: Action, min_step: int
+    ) -> HistoryBuilder:
+        wanted = set(keys) if keys is not None else None
+        if action not in ("full", "append") or s.last_step < min_step:
+            return HistoryBuilder(wanted)
 
-            what = f"downloading history of {s.name!r}"
-            builder = with_retries(lambda: _bounded(scan, self.history_timeout, what), self.retry, what)
+        def scan() -> HistoryBuilder:
+            b = HistoryBuilder(wanted)
+            for row in run.scan_history(page_size=self.page_size, min_step=min_step, use_cache=False):
+                b.add(row)
+            return b
+
+        what = f"downloading history of {s.name!r}"
+        return with_retries(lambda: _bounded(scan, self.history_timeout, what), self.retry, what)
+
+    def _artifacts(self, run: Any, s: RunSummary, problems: list[str]) -> tuple[list[ArtifactRecord], Path | None]:
+        """The run's output artifacts; files of the wanted ones downloaded into a fresh folder.
+
+        A download that keeps failing fails the run (a re-run retries it); an artifact the client
+        refuses to download (unsafe file paths, say) is kept without files and noted in ``problems``.
+        """
+        listed = with_retries(lambda: list_output_artifacts(run), self.retry, f"listing artifacts of {s.name!r}")
+        out: list[ArtifactRecord] = []
+        workdir: Path | None = None
+        try:
+            for i, art in enumerate(listed):
+                files: dict[str, str] = {}
+                if self.artifact_policy.wants_files(str(art.type), int(art.size or 0)):
+                    workdir = workdir or new_workdir(self._scratch)
+                    dest = workdir / f"{i:03d}"
+                    what = f"downloading artifact {art.name!r} of {s.name!r}"
+                    try:
+                        files = with_retries(lambda a=art, d=dest: download(a, d), self.retry, what)
+                    except Exception as exc:
+                        if is_retryable(exc) or is_auth_error(exc):
+                            raise
+                        log.warning("%s: files not stored: %s", what, describe(exc))
+                        problems.append(f"artifact {art.name}: files not downloaded ({describe(exc)})")
+                        files = {}
+                out.append(to_record(art, files))
+        except BaseException:
+            if workdir is not None:
+                shutil.rmtree(workdir, ignore_errors=True)
+            raise
+        return out, workdir
+
+    def _record(
+        self, run: Any, s: RunSummary, builder: HistoryBuilder, artifacts: list[ArtifactRecord], *, partial: bool
+    ) -> RunRecord:
         table = builder.table()
         problems = []
         if builder.skipped_values:
@@ -370,15 +500,30 @@ class WandBCollector:
             summary=clean_summary(run.summary_metrics or {}),
             sweep_id=_attr(run, "sweep_name", None) or "",
             history=table,
+            artifacts=artifacts,
             origin_path=f"wandb-api:{self.entity}/{self.project}/{s.id}",
             problems=problems,
-            history_is_partial=plan.action in ("append", "metadata"),
+            history_is_partial=partial,
         )
 
-    def _store(self, wh: Warehouse, plan: _Plan, fut: Future[RunRecord], result: CollectResult) -> None:
+    def _store(
+        self, wh: Warehouse, plan: _Plan, fut: Future[tuple[RunRecord, Path | None]], result: CollectResult
+    ) -> None:
+        workdir = None
+        try:
+            if not fut.cancelled() and fut.exception() is None:
+                workdir = fut.result()[1]
+            self._store_record(wh, plan, fut, result)
+        finally:
+            if workdir is not None:
+                shutil.rmtree(workdir, ignore_errors=True)  # the warehouse holds its own copies now
+
+    def _store_record(
+        self, wh: Warehouse, plan: _Plan, fut: Future[tuple[RunRecord, Path | None]], result: CollectResult
+    ) -> None:
         s = plan.summary
         try:
-            record = fut.result()
+            record = fut.result()[0]
         except WandbAuthError:
             raise
         except Exception as exc:
@@ -394,6 +539,8 @@ class WandBCollector:
             result.failed.append(RunFailure(s.run_id, s.name, f"storing failed: {describe(exc)}"))
             return
         result.history_rows += record.history.num_rows
+        result.artifacts += len(record.artifacts)
+        result.artifact_files += sum(len(a.files) for a in record.artifacts)
         status = upsert.status
         if status == "added":
             result.added.append(s.run_id)
@@ -511,4 +658,4 @@ def _progress(enabled: bool, total: int) -> Iterator[Any]:
         yield advance
 
 
-__all__ = ["CollectResult", "RunFailure", "RunSummary", "WandBCollector", "make_api"]
+__all__ = ["ArtifactPolicy", "CollectResult", "RunFailure", "RunSummary", "SweepInfo", "WandBCollector", "make_api"]

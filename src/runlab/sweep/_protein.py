@@ -29,11 +29,14 @@ from typing import Any
 
 import numpy as np
 
+from runlab.sweep._acquire import Acquisition, CostModel
 from runlab.sweep._optimizer import Observation, SweepOptimizer
-from runlab.sweep._space import SweepConfig, load_sweep_config
+from runlab.sweep._space import NumericParam, SweepConfig, load_sweep_config
 
 _MAX_LOCAL_CANDIDATES = 4096
-_WEIGHT_FLOOR = 1e-3
+_CLIMB_STARTS = 10
+_RESTART_MAX_OBS = 80
+_PRIOR_MEAN_QUANTILE: float | None = None
 _FINE_SCALES = (0.25, 0.05)
 _REFINE_WIDTHS = (0.1, 0.02)  # absolute half-widths in the [-1, 1] box
 _REFINE_TOP = 8
@@ -159,62 +162,22 @@ class Protein(SweepOptimizer):
             return self._bayes_step(info)
 
     def _bayes_step(self, info: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
-        from scipy.special import ndtr
-
-        from runlab.sweep._gp import fit_gp
-
         t0 = time.perf_counter()
-        ok, failed = self.successes, self.failures
+        ok = self.successes
         costs, scores = self._cost_score(ok)
-        x_ok = (np.stack([o.unit for o in ok]) + 1.0) / 2.0  # GP works on [0, 1]^d
         y = _warp_scores(scores)
-        worst = float(y.min())
-        x_fit, y_fit = x_ok, y
-        if failed:  # a failure also scores as the worst success: no optimism left around it
-            x_fit = np.vstack([x_ok, (np.stack([o.unit for o in failed]) + 1.0) / 2.0])
-            y_fit = np.concatenate([y, np.full(len(failed), worst)])
-        gp = fit_gp(x_fit, y_fit, warm_start=self._theta_score)
-        self._theta_score = gp.theta
-        if self._pending:  # constant liar: in-flight points count as the worst score
-            gp = gp.conditioned((np.stack(self._pending) + 1.0) / 2.0, np.full(len(self._pending), worst))
-
-        log_c = np.log(costs)
-        c_lo, c_hi = float(log_c.min()), float(log_c.max())
-        cost_gp = target = None
-        if c_hi - c_lo > 1e-9:
-            cost_gp = fit_gp(x_ok, log_c, warm_start=self._theta_cost)
-            self._theta_cost = cost_gp.theta
-            target = (1.0 + self.settings.global_search_scale) * self._rng.uniform()
-        feasible_gp = self._feasibility_model(x_ok, failed)
-        best_y = float(y.max())
-
-        def evaluate(cands: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-            """Acquisition, predicted score and log cost of box points (m, d) -> 3 x (m,)."""
-            xc = (cands + 1.0) / 2.0
-            mean, std = gp.predict(xc)
-            if cost_gp is not None:
-                pred_log_c = cost_gp.predict(xc)[0]
-                c_norm = (pred_log_c - c_lo) / (c_hi - c_lo)
-                weight = np.clip(1.0 - np.abs(target - c_norm), _WEIGHT_FLOOR, 1.0)
-            else:
-                pred_log_c, weight = np.full(len(cands), c_lo), np.ones(len(cands))
-            acq = self._acquisition(mean, std, best_y, weight, pred_log_c - c_lo)
-            if feasible_gp is not None:  # expected improvement *given* the trial does not fail
-                f_mean, f_std = feasible_gp.predict(xc)
-                feasible = np.clip(ndtr((f_mean - 0.5) / np.sqrt(f_std**2 + 0.01)), _WEIGHT_FLOOR, 1.0)
-                acq = acq + np.log(feasible) if self.settings.acquisition == "ei" else acq * feasible
-            cap = self.settings.max_suggestion_cost
-            if cap is not None:
-                over = np.exp(pred_log_c) > cap
-                acq = np.where(over, -np.inf, acq)
-                if over.all():  # nothing predicted under the cap: take the cheapest candidate
-                    acq = -pred_log_c
-            return acq, mean, pred_log_c
-
+        acquisition = self._build_acquisition(ok, costs, y)
         front = pareto_front(costs, scores)
         cands = self._candidates(ok, front, int(np.argmax(scores)))
+        acquisition.calibrate((cands + 1.0) / 2.0)
+
+        def evaluate(box: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+            return acquisition.evaluate((box + 1.0) / 2.0)
+
         acq, mean, pred_log_c = evaluate(cands)
         cands, acq, mean, pred_log_c = self._refine(cands, acq, mean, pred_log_c, evaluate)
+        incumbent = ok[int(np.argmax(scores))].unit
+        cands, acq, mean, pred_log_c = self._climb(cands, acq, mean, pred_log_c, acquisition, evaluate, incumbent)
         pick = int(np.argmax(acq))
         info.update(
             phase="bayes",
@@ -222,12 +185,84 @@ class Protein(SweepOptimizer):
             predicted_score=self._to_user_score(float(mean[pick]), scores, y),
             predicted_cost=float(np.exp(pred_log_c[pick])),
             acquisition_value=float(np.exp(acq[pick]) if self.settings.acquisition == "ei" else acq[pick]),
-            cost_target=None if target is None else float(target),
+            cost_target=None if acquisition.target is None else float(acquisition.target),
             n_candidates=len(cands),
             pareto_size=len(front),
             seconds=time.perf_counter() - t0,
         )
         return self._result(cands[pick], info)
+
+    def _build_acquisition(self, ok: list[Observation], costs: np.ndarray, y: np.ndarray) -> Acquisition:
+        """Fit the score, cost and feasibility GPs (warm-started from the previous fit)."""
+        from runlab.sweep._gp import fit_gp
+
+        failed = self.failures
+        x_ok = (np.stack([o.unit for o in ok]) + 1.0) / 2.0  # GP works on [0, 1]^d
+        worst = float(y.min())
+        x_fit, y_fit = x_ok, y
+        if failed:  # a failure also scores as the worst success: no optimism left around it
+            x_fit = np.vstack([x_ok, (np.stack([o.unit for o in failed]) + 1.0) / 2.0])
+            y_fit = np.concatenate([y, np.full(len(failed), worst)])
+        prior_mean = None if _PRIOR_MEAN_QUANTILE is None else float(np.quantile(y_fit, _PRIOR_MEAN_QUANTILE))
+        gp = fit_gp(x_fit, y_fit, warm_start=self._theta_score, restarts=self._restarts(len(y_fit)),
+                    prior_mean=prior_mean)
+        self._theta_score = gp.theta
+        if self._pending:  # constant liar: in-flight points count as the worst score
+            gp = gp.conditioned((np.stack(self._pending) + 1.0) / 2.0, np.full(len(self._pending), worst))
+        log_c = np.log(costs)
+        cost = CostModel(None, float(log_c.min()), float(log_c.max()))
+        target = None
+        if cost.hi - cost.lo > 1e-9:
+            cost.gp = fit_gp(x_ok, log_c, warm_start=self._theta_cost)
+            self._theta_cost = cost.gp.theta
+            target = (1.0 + self.settings.global_search_scale) * self._rng.uniform()
+        return Acquisition(kind=self.settings.acquisition, score_gp=gp, best=float(y.max()), cost=cost,
+                           feasible_gp=self._feasibility_model(x_ok, failed), target=target,
+                           cap=self.settings.max_suggestion_cost, ucb_beta=self.settings.ucb_beta)
+
+    @staticmethod
+    def _restarts(n: int) -> int:
+        """Extra hyperparameter-fit starts beyond the warm start: the marginal likelihood is often
+        multimodal while data are few, and a refit is cheap then."""
+        return 2 if n <= _RESTART_MAX_OBS else 0
+
+    def _climb(self, cands: np.ndarray, acq: np.ndarray, mean: np.ndarray, pred_log_c: np.ndarray,
+               acquisition: Acquisition, evaluate: Any,
+               incumbent: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Gradient ascent (L-BFGS-B) of the acquisition from the best distinct candidates, over
+        the numeric dimensions (integers relaxed, then snapped); categorical choices stay as
+        sampled. The end points join the candidates and are judged by the exact acquisition."""
+        from runlab.sweep._gp import maximize_from_starts
+
+        free = np.array([isinstance(p, NumericParam) for p in self.space.params])
+        finite = np.isfinite(acq)
+        if not free.any() or not finite.any():
+            return cands, acq, mean, pred_log_c
+        starts = self._climb_starts(cands, acq, incumbent)
+        ends, _ = maximize_from_starts(acquisition.value_grad, (starts + 1.0) / 2.0, free)
+        new = self.space.snap(2.0 * ends - 1.0)
+        if self._pending:
+            pend = np.stack(self._pending)
+            new = new[~(np.abs(new[:, None, :] - pend[None]).max(-1) < 1e-9).any(1)]
+        if not len(new):
+            return cands, acq, mean, pred_log_c
+        a, m, c = evaluate(new)
+        return (np.vstack([cands, new]), np.concatenate([acq, a]), np.concatenate([mean, m]),
+                np.concatenate([pred_log_c, c]))
+
+    def _climb_starts(self, cands: np.ndarray, acq: np.ndarray, incumbent: np.ndarray) -> np.ndarray:
+        """The best candidate, the incumbent (its neighbourhood is where a trust region would
+        look) and others drawn with probability proportional to exp(acquisition) (a roulette
+        wheel, as Optuna does): mostly near the peak, sometimes in a second basin."""
+        finite = np.flatnonzero(np.isfinite(acq))
+        top = int(finite[np.argmax(acq[finite])])
+        chosen = [top]
+        weights = np.exp(acq[finite] - acq[top])
+        weights[finite == top] = 0.0
+        n_more = min(_CLIMB_STARTS - 2, int(np.count_nonzero(weights > 0)))
+        if n_more > 0:
+            chosen += self._rng.choice(finite, size=n_more, replace=False, p=weights / weights.sum()).tolist()
+        return np.vstack([cands[chosen], incumbent[None, :]])
 
     def _feasibility_model(self, x_ok: np.ndarray, failed: list[Observation]) -> Any:
         """GP on 1 (success) / 0 (failure) labels, or ``None`` without failures. Its prediction
@@ -245,8 +280,8 @@ class Protein(SweepOptimizer):
     def _refine(self, cands: np.ndarray, acq: np.ndarray, mean: np.ndarray, pred_log_c: np.ndarray,
                 evaluate: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Zoom in on the best candidates: sample around the top few at shrinking widths and keep
-        everything seen. Random candidates alone leave the acquisition's peak unresolved in more
-        than two or three dimensions. Shapes as given, with rows appended."""
+        everything seen. This reaches discrete neighbours the gradient climb cannot. Shapes as
+        given, with rows appended."""
         for width in _REFINE_WIDTHS:
             top = cands[np.argsort(-acq)[:_REFINE_TOP]]
             rows = top[self._rng.integers(0, len(top), size=_REFINE_SAMPLES)]
@@ -261,21 +296,6 @@ class Protein(SweepOptimizer):
             cands, acq = np.vstack([cands, new]), np.concatenate([acq, a])
             mean, pred_log_c = np.concatenate([mean, m]), np.concatenate([pred_log_c, c])
         return cands, acq, mean, pred_log_c
-
-    def _acquisition(self, mean: np.ndarray, std: np.ndarray, best: float, weight: np.ndarray,
-                     rel_log_cost: np.ndarray) -> np.ndarray:
-        """Higher is better. ``ei`` is expected improvement per unit of predicted cost (relative to
-        the cheapest observation), so cheap trials map the landscape before dear ones refine it;
-        ``ucb`` and ``naive`` multiply a non-negative score by the Protein cost weight."""
-        from runlab.sweep._gp import log_expected_improvement, upper_confidence_bound
-
-        kind = self.settings.acquisition
-        if kind == "ei":
-            return log_expected_improvement(mean, std, best) - np.maximum(rel_log_cost, 0.0)
-        raw = mean if kind == "naive" else upper_confidence_bound(mean, std, self.settings.ucb_beta)
-        spread = float(np.ptp(raw))
-        positive = (raw - raw.min()) / spread if spread > 0 else np.ones_like(raw)
-        return positive * weight
 
     def _to_user_score(self, warped: float, scores: np.ndarray, y: np.ndarray) -> float:
         """Map a warped prediction back to user units by monotone interpolation over observations."""

@@ -27,6 +27,21 @@ def log_expected_improvement(mean: np.ndarray, std: np.ndarray, best: float | np
     return np.log(std) + log_h
 
 
+def log_expected_improvement_grad(mean: np.ndarray, std: np.ndarray,
+                                  best: float | np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """log EI and its partial derivatives with respect to ``mean`` and ``std``; 3 x (m,).
+
+    With z = (mean - best) / std and h'(z) = Phi(z): dlogEI/dmean = r / std and
+    dlogEI/dstd = (1 - z r) / std, where r = Phi(z) / h(z) is taken in log space so it stays
+    finite (about -z) deep in the tail.
+    """
+    std = np.maximum(std, 1e-12)
+    value = log_expected_improvement(mean, std, best)
+    z = (mean - best) / std
+    ratio = np.exp(log_ndtr(z) - (value - np.log(std)))
+    return value, ratio / std, (1.0 - z * ratio) / std
+
+
 def expected_improvement(mean: np.ndarray, std: np.ndarray, best: float | np.ndarray) -> np.ndarray:
     """E[max(f - best, 0)]; (m,) -> (m,), never negative."""
     return np.exp(log_expected_improvement(mean, std, best))

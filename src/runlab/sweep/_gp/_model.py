@@ -91,6 +91,35 @@ class GaussianProcess:
         var = np.maximum(self._signal - np.einsum("mn,mn->m", v, v), 1e-12)
         return self.y_mean + self.y_std * mean, self.y_std * np.sqrt(var)
 
+    def predict_grad(self, xc: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Mean, std and their gradients with respect to the inputs, for optimising an
+        acquisition by gradient ascent. xc (m, d) -> mean (m,), std (m,), dmean (m, d), dstd (m, d).
+
+        With dk/dx_j = -F (x_j - X_j) / l_j^2 (F from the kernel), the mean's gradient is
+        sum_i alpha_i dk_i/dx and the variance's is -2 (K^-1 k)^T dk/dx.
+        """
+        xc = np.atleast_2d(np.asarray(xc, dtype=float))
+        sq = scaled_sq_dists(xc, self.x, self._ls)  # (m, n)
+        ks = matern52(sq, self._signal)
+        f = matern52_lengthscale_factor(sq, self._signal)  # (m, n)
+        v = ks @ self._chol_inv.T  # (m, n)
+        kinv_k = v @ self._chol_inv  # (m, n) = (K^-1 k)^T
+        raw_var = self._signal - np.einsum("mn,mn->m", v, v)
+        var = np.maximum(raw_var, 1e-12)
+        inv_ls2 = 1.0 / self._ls**2
+
+        def weighted_dk(w: np.ndarray) -> np.ndarray:
+            # sum_i w_mi dk(x_m, X_i)/dx = -(sum_i w_mi F_mi (x_m - X_i)) / l^2, (m, d)
+            wf = w * f
+            return -(wf.sum(1)[:, None] * xc - wf @ self.x) * inv_ls2
+
+        dmean = weighted_dk(np.broadcast_to(self._alpha, f.shape))
+        dvar = -2.0 * weighted_dk(kinv_k)
+        std = np.sqrt(var)
+        dstd = np.where((raw_var > 1e-12)[:, None], dvar / (2.0 * std[:, None]), 0.0)
+        return (self.y_mean + self.y_std * (ks @ self._alpha), self.y_std * std,
+                self.y_std * dmean, self.y_std * dstd)
+
     def conditioned(self, x_new: np.ndarray, y_new: np.ndarray) -> GaussianProcess:
         """The same hyperparameters with extra (fantasy) observations in ``y`` units."""
         y_std = (np.asarray(y_new, dtype=float) - self.y_mean) / self.y_std
@@ -98,28 +127,32 @@ class GaussianProcess:
                                self.theta, self.y_mean, self.y_std)
 
 
-def fit_gp(x: np.ndarray, y: np.ndarray, *, warm_start: np.ndarray | None = None,
-           max_iter: int = 200) -> GaussianProcess:
+def fit_gp(x: np.ndarray, y: np.ndarray, *, warm_start: np.ndarray | None = None, restarts: int = 2,
+           prior_mean: float | None = None, max_iter: int = 200) -> GaussianProcess:
     """MAP fit of a GP to x (n, d) in [0, 1]^d and finite y (n,).
 
-    Starts from the prior mean and, when given, from ``warm_start`` (a previous ``theta`` of the
-    same dimension); the better optimum wins. Deterministic: same data, same answer.
+    Starts from ``warm_start`` (a previous ``theta`` of the same dimension) when given, plus up
+    to ``restarts`` fixed starts: the prior mean (smooth) and a wiggly one (short lengthscales),
+    because the posterior is often bimodal. Without a warm start both fixed starts are always
+    tried. The best optimum wins. ``prior_mean`` is the constant the prediction reverts to far
+    from data (default: the mean of ``y``). Deterministic: same data, same answer.
     """
     x = np.asarray(x, dtype=float)
     y = np.asarray(y, dtype=float)
     n, d = x.shape
-    y_mean = float(y.mean())
+    y_mean = float(y.mean()) if prior_mean is None else float(prior_mean)
     y_std = float(y.std()) if n > 1 and y.std() > 0 else 1.0
     ys = (y - y_mean) / y_std
     mu, sd = _prior(d)
     bounds = [_LOG_LS_BOUNDS] * d + [_LOG_SIGNAL_BOUNDS, _LOG_NOISE_BOUNDS]
     lo, hi = np.array(bounds).T
+    wiggly = mu.copy()
+    wiggly[:d] = math.log(0.2)
+    fixed = [np.clip(mu, lo, hi), np.clip(wiggly, lo, hi)]
     if warm_start is not None and len(warm_start) == d + 2:
-        starts = [np.clip(np.asarray(warm_start, dtype=float), lo, hi)]
-    else:  # the prior mean (smooth) and a wiggly start: the posterior is often bimodal
-        wiggly = mu.copy()
-        wiggly[:d] = math.log(0.2)
-        starts = [np.clip(mu, lo, hi), np.clip(wiggly, lo, hi)]
+        starts = [np.clip(np.asarray(warm_start, dtype=float), lo, hi), *fixed[:max(restarts, 0)]]
+    else:
+        starts = fixed
     best: tuple[float, np.ndarray] | None = None
     for start in starts:
         res = minimize(_neg_log_posterior, start, args=(x, ys, mu, sd), jac=True, method="L-BFGS-B",
