@@ -104,3 +104,26 @@ def test_cli_bad_config_is_a_clean_error(home, tmp_path):
     assert "reducer" in out.output and "Traceback" not in out.output
     out = CliRunner().invoke(app, ["--home", str(home), "compare", str(tmp_path / "missing.yaml")])
     assert out.exit_code == 1 and "does not exist" in out.output
+
+
+def test_secondary_metrics_are_summarised_when_tasks_come_from_a_metric_regex(tmp_path):
+    """A metric-regex task_by selects the primary metrics; secondary metrics still get a summary."""
+    from test_report_fixtures import run
+
+    from runlab.reports import analyse, validate_config
+    from runlab.warehouse import Warehouse
+
+    records = [
+        run(f"{m}-{s}", f"{m}_{s}", {"algo": {"name": m}, "seed": s},
+            {"eval_nav/maze": [0.0, level + 0.1 * s], "eval_nav/arena": [0.0, level],
+             "overview/sps": [100.0 * (s + 1), 100.0 * (s + 1)]})
+        for m, level in {"ppo": 1.0, "dqn": 0.5}.items() for s in range(5)
+    ]
+    write(tmp_path, records)
+    cfg = validate_config({"group_by": "algo.name", "task_by": r"eval_(?P<suite>[^/]+)/(?P<task>.+)",
+                           "metrics": {"secondary": ["overview/sps"]}, "analysis": {"bootstrap_samples": 200}})
+    with Warehouse.open(tmp_path, read_only=True) as wh:
+        analysis = analyse(wh, cfg)
+    assert not [n for n in analysis.notes if "overview/sps" in n]
+    sps = analysis.secondary.set_index("method")
+    assert sps.loc["ppo", "n"] == 5 and sps.loc["ppo", "mean"] == 300.0

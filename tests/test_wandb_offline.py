@@ -201,6 +201,34 @@ def test_artifact_files_gone_are_reported(runs: dict[str, Path], tmp_path: Path)
     assert any("env_configs" in p and "no longer staged" in p for p in again.problems)
 
 
+def test_artifact_copy_kept_with_the_run_is_used_and_cannot_escape(runs: dict[str, Path], tmp_path: Path) -> None:
+    """A copy under files/artifacts/<name>/<path> stands in for a staged file; traversal does not."""
+    import shutil
+
+    src = runs["main"]
+    run_dir = tmp_path / src.name
+    shutil.copytree(src, run_dir, symlinks=True)
+    rec = read_run(run_dir)
+    staged = Path(next(a for a in rec.artifacts if a.name == "env_configs").files["configs/epoch_0.json"])
+    moved = tmp_path / "moved"
+    staged.rename(moved)
+    try:
+        kept = run_dir / "files" / "artifacts" / "env_configs" / "configs" / "epoch_0.json"
+        kept.parent.mkdir(parents=True)
+        kept.write_text("kept copy")
+        again = read_run(run_dir)
+        art = next(a for a in again.artifacts if a.name == "env_configs")
+        assert Path(art.files["configs/epoch_0.json"]).read_text() == "kept copy"
+        assert not any("no longer staged" in p for p in again.problems)
+        from runlab.sources.wandb_offline import _kept_copy
+
+        (run_dir / "files" / "secret.txt").write_text("outside the artifact folder")
+        assert _kept_copy(run_dir, "env_configs", "../../secret.txt") is None
+        assert _kept_copy(run_dir, "env_configs", "configs/epoch_0.json") == kept.resolve()
+    finally:
+        moved.rename(staged)
+
+
 # --- damaged files ------------------------------------------------------------------------------
 
 

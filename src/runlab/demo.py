@@ -116,7 +116,7 @@ def _label(c: dict[str, Any]) -> None:
     labeler.add_config_rule("trainer.algorithm", label_column="method")
     labeler.add_config_rule("trainer.curriculum.algorithm", label_column="curriculum")
     labels = labeler.apply(c["wh"])
-    c["res"].numbers["labels"] = int(len(labels))
+    c["res"].numbers["labels"] = len(labels)
 
 
 def _report(c: dict[str, Any]) -> None:
@@ -127,11 +127,13 @@ def _report(c: dict[str, Any]) -> None:
         [f"analysis.bootstrap_samples={c['reps']}", "normalize=optimal"],
     )
     files = build_report(c["wh"], cfg, c["out"] / "report")
-    estimates = json.loads((files.data_dir / "estimates.json").read_text()) if (
-        files.data_dir / "estimates.json"
-    ).exists() else None
-    if estimates is not None:
-        c["res"].numbers["estimates"] = estimates
+    import pandas as pd
+
+    est = pd.read_parquet(files.data_dir / "estimates.parquet")
+    c["res"].numbers["estimates"] = {
+        f"{row.method}/{row.aggregate}": [round(row.estimate, 6), round(row.lower, 6), round(row.upper, 6)]
+        for row in est.itertuples()
+    }
     c["res"].outputs["report (open in a browser)"] = files.html
     if files.notebook is not None:
         c["res"].outputs["executed notebook"] = files.notebook
@@ -166,6 +168,7 @@ def _curriculum(c: dict[str, Any]) -> None:
     import pandas as pd
 
     from runlab.plots import new_figure, palette
+    from runlab.plots._style import short
 
     wh = c["wh"]
     ids = wh.resolve_runs(["runlab.curriculum.*"])
@@ -191,13 +194,14 @@ def _curriculum(c: dict[str, Any]) -> None:
         .reset_index()
     )
     summary.to_csv(out / "task_summary.csv", index=False)
-    fig, axes = new_figure(ncols=2, width=11, height=4)
-    colors = palette(summary["task"].nunique())
-    for ax, (cur, part) in zip(np.atleast_1d(axes), rewards.groupby("curriculum"), strict=False):
-        for color, (task, stream) in zip(colors, part.groupby("task"), strict=False):
+    groups = list(rewards.groupby("curriculum"))
+    fig, axes = new_figure(5.5 * len(groups), 4, ncols=len(groups))
+    colors = palette(sorted(rewards["task"].unique()))
+    for ax, (cur, part) in zip(np.atleast_1d(axes), groups, strict=True):
+        for task, stream in part.groupby("task"):
             mean = stream.groupby("sample_index")["value"].mean().rolling(25, min_periods=1).mean()
-            ax.plot(mean.index, mean.values, color=color, label=task, lw=1.2)
-        ax.set_title(f"{cur} curriculum: reward per task sample (rolling mean 25)")
+            ax.plot(mean.index, mean.values, color=colors[task], label=short(task), lw=1.2)
+        ax.set_title(f"{short(cur)} curriculum: reward per task sample (rolling mean 25)", fontsize=9)
         ax.set_xlabel("sample index (completion order within a task)")
         ax.set_ylabel("episode reward")
     np.atleast_1d(axes)[-1].legend(fontsize=7)
@@ -223,7 +227,7 @@ def _curves(c: dict[str, Any]) -> None:
     gravity = runs.set_index("run_id")["config"].map(lambda s: _json.loads(s)["env"]["physics"]["gravity"])
     out = c["out"] / "curves"
     out.mkdir(exist_ok=True)
-    fig, ax = new_figure(width=7, height=4)
+    fig, ax = new_figure(7, 4)
     norm = (gravity - gravity.min()) / max(gravity.max() - gravity.min(), 1e-9)
     import matplotlib
 
@@ -244,8 +248,16 @@ def _curves(c: dict[str, Any]) -> None:
 
 
 def _sweep(c: dict[str, Any], trials: int) -> None:
-    from runlab.sweep import RunnerOptions, init_sweep, run_sweep
-    from runlab.sweep import best_trials, open_store, save_sweep_plots, write_patch, load_sweep_config
+    from runlab.sweep import (
+        RunnerOptions,
+        best_trials,
+        init_sweep,
+        load_sweep_config,
+        open_store,
+        run_sweep,
+        save_sweep_plots,
+        write_patch,
+    )
 
     home = c["out"] / "warehouse"
     config = EXAMPLES_DIR / "cartpole_sweep.yaml"

@@ -72,9 +72,14 @@ def plot_bars(
     methods = list(sub["method"])
     colors = colors or palette(methods)
     est = sub["estimate"].to_numpy(float)
-    err = np.vstack([est - sub["lower"].to_numpy(float), sub["upper"].to_numpy(float) - est])
+    lower, upper = sub["lower"].to_numpy(float), sub["upper"].to_numpy(float)
     fig, ax = new_figure(max(3.0, 0.9 * len(methods) + 1.5), 3.6)
-    ax.bar(range(len(methods)), est, color=[colors[m] for m in methods], yerr=err, capsize=4)
+    ax.bar(range(len(methods)), est, color=[colors[m] for m in methods])
+    # The bar is drawn from the interval itself, not as +-errors around the estimate: a percentile
+    # interval need not contain the point estimate (skewed or capped scores), and matplotlib
+    # rejects the negative error that would follow.
+    ax.errorbar(range(len(methods)), (lower + upper) / 2, yerr=(upper - lower) / 2, fmt="none",
+                ecolor="black", capsize=4)
     ax.set_xticks(range(len(methods)), [short(m, 20) for m in methods], rotation=30, ha="right")
     ax.set_ylabel(ylabel or short(aggregate))
     ax.grid(axis="y", alpha=0.3)

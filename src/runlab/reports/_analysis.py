@@ -82,7 +82,12 @@ def analyse(wh: Warehouse, config: CompareConfig) -> Analysis:
 
 def _secondary(wh: Warehouse, config: CompareConfig, notes: list[str]) -> pd.DataFrame:
     frames = []
-    plain = config.model_copy(update={"normalize": None, "optimal_scores": None})
+    # A secondary metric is one named metric per run: a metric-regex task_by (which selects the
+    # primary metrics by name) does not apply to it, a config-path task_by does.
+    regex_tasks = config.task_by is not None and "(?P<task>" in config.task_by
+    plain = config.model_copy(
+        update={"normalize": None, "optimal_scores": None, "task_by": None if regex_tasks else config.task_by}
+    )
     for metric in config.metrics.secondary:
         try:
             frame = matrix_for(wh, plain, metric).to_frame()

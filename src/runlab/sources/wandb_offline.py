@@ -218,7 +218,7 @@ def _fold(records: SortedRecords, items: ItemColumns, run_dir: Path, log_path: P
         elif kind == EXIT:
             exit_code = msg.exit.exit_code
         elif kind == ARTIFACT:
-            record.artifacts.append(_artifact(msg.artifact, record.problems))
+            record.artifacts.append(_artifact(msg.artifact, record.problems, run_dir))
     if not have_run:
         record.problems.append("the log has no run record: entity, project and name are unknown")
     record.project = record.project or "uncategorized"
@@ -404,8 +404,21 @@ def _finish_state(record: RunRecord, records: SortedRecords, *, truncated: bool)
         )
 
 
-def _artifact(msg: Any, problems: list[str]) -> ArtifactRecord:
-    """ArtifactRecord from a logged artifact; files map to staged copies that still exist."""
+def _kept_copy(run_dir: Path | None, artifact: str, path: str) -> Path | None:
+    """A copy kept with the run at ``files/artifacts/<artifact>/<path>`` (how runlab's sample
+    generator and trainers keep artifact contents next to a shipped run), never outside that folder."""
+    if run_dir is None:
+        return None
+    root = (run_dir / "files" / "artifacts" / artifact).resolve()
+    candidate = (root / path).resolve()
+    if not candidate.is_relative_to(root) or not candidate.is_file():
+        return None
+    return candidate
+
+
+def _artifact(msg: Any, problems: list[str], run_dir: Path | None = None) -> ArtifactRecord:
+    """ArtifactRecord from a logged artifact; files map to staged copies that still exist, else to
+    a copy kept in the run folder (see :func:`_kept_copy`)."""
     try:
         metadata = json.loads(msg.metadata) if msg.metadata else {}
     except ValueError:
@@ -415,8 +428,11 @@ def _artifact(msg: Any, problems: list[str]) -> ArtifactRecord:
     files: dict[str, str] = {}
     missing = 0
     for entry in msg.manifest.contents:
+        kept = None if entry.ref else _kept_copy(run_dir, msg.name, entry.path)
         if entry.local_path and Path(entry.local_path).is_file():
             files[entry.path] = entry.local_path
+        elif kept is not None:
+            files[entry.path] = str(kept)
         elif not entry.ref:
             missing += 1
     if missing:

@@ -71,13 +71,11 @@ class Acquisition:
         self.raw_spread = spread if spread > 0 else 1.0
 
     def evaluate(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Exact acquisition, predicted score and predicted log cost at x (m, d): 3 x (m,)."""
+        """Exact acquisition, predicted score and predicted log cost at x (m, d): 3 x (m,).
+        Points predicted over the cost cap get ``-inf``."""
         acq, _, mean, log_c = self._value(x, smooth=False, grad=False)
         if self.cap is not None:
-            over = np.exp(log_c) > self.cap
-            acq = np.where(over, -np.inf, acq)
-            if over.all():  # nothing predicted under the cap: prefer the cheapest
-                acq = -log_c
+            acq = np.where(np.exp(log_c) > self.cap, -np.inf, acq)
         return acq, mean, log_c
 
     def value_grad(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -94,7 +92,7 @@ class Acquisition:
         else:
             mean, std = self.score_gp.predict(x)
             dmean = dstd = dlog_c = np.zeros_like(x)
-            log_c = (self.cost.gp.predict(x)[0] if self.cost.gp is not None else np.full(len(x), self.cost.lo))
+            log_c = self.cost.gp.predict_mean(x) if self.cost.gp is not None else np.full(len(x), self.cost.lo)
         if self.kind == "ei":
             if grad:
                 acq, d_mu, d_sd = log_expected_improvement_grad(mean, std, self.best)

@@ -1,9 +1,12 @@
 """Protein: cost-aware Bayesian optimisation over the cost-score Pareto front.
 
-Two GPs are fit per suggestion: one on the (warped, standardised) score, one on log cost.
-Candidates are drawn around each Pareto point of (cost, score), around the incumbent at finer
-scales, and globally; each is scored by the acquisition times a cost weight that prefers a cost
-level drawn at random across (and, with ``global_search_scale``, beyond) the observed cost range.
+Two GPs (ARD Matern-5/2 on the unit box, MAP hyperparameters warm-started from the previous
+fit, with restarts while data are few) are fit per suggestion: one on the score, one on log
+cost. Candidates are drawn around each Pareto point of (cost, score), around the incumbent at
+finer scales, and globally; each is scored by the acquisition (``_acquire``), and the best
+are then climbed by L-BFGS-B on the acquisition's analytic gradient, so the peak is found
+rather than approximated by the best random draw. The random phase uses a scrambled Sobol
+design around the search centre.
 
 Differences from the original, on purpose:
 
@@ -36,7 +39,11 @@ from runlab.sweep._space import NumericParam, SweepConfig, load_sweep_config
 _MAX_LOCAL_CANDIDATES = 4096
 _CLIMB_STARTS = 10
 _RESTART_MAX_OBS = 80
-_PRIOR_MEAN_QUANTILE: float | None = None
+_WARM_MAX_ITER = 15
+# Far from data the score GP reverts to this quantile of the observed scores, not their mean:
+# unexplored corners are then presumed mediocre, as most of a search space is, and expected
+# improvement stops paying for far-off trials that the few good ones made look promising.
+_PRIOR_MEAN_QUANTILE = 0.25
 _FINE_SCALES = (0.25, 0.05)
 _REFINE_WIDTHS = (0.1, 0.02)  # absolute half-widths in the [-1, 1] box
 _REFINE_TOP = 8
@@ -55,22 +62,6 @@ def pareto_front(costs: np.ndarray, scores: np.ndarray) -> np.ndarray:
             front.append(i)
             best = scores[i]
     return np.array(front, dtype=int)
-
-
-def _warp_scores(y: np.ndarray) -> np.ndarray:
-    """Monotone Yeo-Johnson warp of standardised scores, so heavy tails (a few disastrous trials)
-    do not flatten the GP around the optimum. Falls back to identity when it cannot be fit."""
-    from scipy.stats import yeojohnson
-
-    std = y.std()
-    if len(y) < 4 or std <= 0:
-        return y
-    z = (y - y.mean()) / std
-    try:
-        warped, _ = yeojohnson(z)
-    except (ValueError, FloatingPointError):
-        return z
-    return warped if np.all(np.isfinite(warped)) else z
 
 
 def _single_blas_thread() -> contextlib.AbstractContextManager[Any]:
@@ -103,6 +94,8 @@ class Protein(SweepOptimizer):
         self._theta_score: np.ndarray | None = None
         self._theta_cost: np.ndarray | None = None
         self._theta_feasible: np.ndarray | None = None
+        self._design: np.ndarray | None = None  # space-filling points of the random phase
+        self._design_idx = 0
 
     def suggest(self) -> tuple[dict[str, Any], dict[str, Any]]:
         """Next parameters (nested dict of plain Python numbers) and an info dict with the phase
@@ -125,9 +118,23 @@ class Protein(SweepOptimizer):
 
     # -- phases -------------------------------------------------------------------------------
     def _random_point(self) -> np.ndarray:
-        # Around the search centre, within scale * global_search_scale: the user's mean and
-        # scale say where trials are sensible (and affordable) before any model exists.
+        """Around the search centre, within scale * global_search_scale: the user's mean and
+        scale say where trials are sensible (and affordable) before any model exists. Points
+        come from a scrambled Sobol sequence (seeded from the optimiser's generator), which
+        covers the box more evenly than independent draws; taken points fall back to draws."""
         width = max(self.settings.global_search_scale, 1e-9)
+        if self._design is None:
+            from scipy.stats import qmc
+
+            n = 1 << max(self.settings.num_random_samples - 1, 1).bit_length()
+            self._design = qmc.Sobol(self.space.dim, scramble=True, seed=self._rng).random(n)
+        if self._design_idx < len(self._design):
+            u = self._design[self._design_idx]
+            self._design_idx += 1
+            unit = self.space.snap(np.clip(self.space.center + width * self.space.scales * (2.0 * u - 1.0),
+                                           -1.0, 1.0))[0]
+            if not self._is_taken(unit):
+                return unit
         for _ in range(64):
             unit = self.space.snap(self.space.sample(self._rng, 1, scale=width))[0]
             if not self._is_taken(unit):
@@ -165,7 +172,7 @@ class Protein(SweepOptimizer):
         t0 = time.perf_counter()
         ok = self.successes
         costs, scores = self._cost_score(ok)
-        y = _warp_scores(scores)
+        y = scores
         acquisition = self._build_acquisition(ok, costs, y)
         front = pareto_front(costs, scores)
         cands = self._candidates(ok, front, int(np.argmax(scores)))
@@ -178,11 +185,12 @@ class Protein(SweepOptimizer):
         cands, acq, mean, pred_log_c = self._refine(cands, acq, mean, pred_log_c, evaluate)
         incumbent = ok[int(np.argmax(scores))].unit
         cands, acq, mean, pred_log_c = self._climb(cands, acq, mean, pred_log_c, acquisition, evaluate, incumbent)
-        pick = int(np.argmax(acq))
+        # Nothing predicted under the cost cap: the cheapest candidate is the best bet.
+        pick = int(np.argmax(acq)) if np.isfinite(acq).any() else int(np.argmin(pred_log_c))
         info.update(
             phase="bayes",
             acquisition=self.settings.acquisition,
-            predicted_score=self._to_user_score(float(mean[pick]), scores, y),
+            predicted_score=self._to_user_score(float(mean[pick])),
             predicted_cost=float(np.exp(pred_log_c[pick])),
             acquisition_value=float(np.exp(acq[pick]) if self.settings.acquisition == "ei" else acq[pick]),
             cost_target=None if acquisition.target is None else float(acquisition.target),
@@ -203,9 +211,9 @@ class Protein(SweepOptimizer):
         if failed:  # a failure also scores as the worst success: no optimism left around it
             x_fit = np.vstack([x_ok, (np.stack([o.unit for o in failed]) + 1.0) / 2.0])
             y_fit = np.concatenate([y, np.full(len(failed), worst)])
-        prior_mean = None if _PRIOR_MEAN_QUANTILE is None else float(np.quantile(y_fit, _PRIOR_MEAN_QUANTILE))
-        gp = fit_gp(x_fit, y_fit, warm_start=self._theta_score, restarts=self._restarts(len(y_fit)),
-                    prior_mean=prior_mean)
+        prior_mean = float(np.quantile(y_fit, _PRIOR_MEAN_QUANTILE))
+        gp = fit_gp(x_fit, y_fit, warm_start=self._theta_score, prior_mean=prior_mean,
+                    **self._fit_budget(len(y_fit), self._theta_score))
         self._theta_score = gp.theta
         if self._pending:  # constant liar: in-flight points count as the worst score
             gp = gp.conditioned((np.stack(self._pending) + 1.0) / 2.0, np.full(len(self._pending), worst))
@@ -213,7 +221,8 @@ class Protein(SweepOptimizer):
         cost = CostModel(None, float(log_c.min()), float(log_c.max()))
         target = None
         if cost.hi - cost.lo > 1e-9:
-            cost.gp = fit_gp(x_ok, log_c, warm_start=self._theta_cost)
+            cost.gp = fit_gp(x_ok, log_c, warm_start=self._theta_cost,
+                             **self._fit_budget(len(x_ok), self._theta_cost))
             self._theta_cost = cost.gp.theta
             target = (1.0 + self.settings.global_search_scale) * self._rng.uniform()
         return Acquisition(kind=self.settings.acquisition, score_gp=gp, best=float(y.max()), cost=cost,
@@ -221,10 +230,14 @@ class Protein(SweepOptimizer):
                            cap=self.settings.max_suggestion_cost, ucb_beta=self.settings.ucb_beta)
 
     @staticmethod
-    def _restarts(n: int) -> int:
-        """Extra hyperparameter-fit starts beyond the warm start: the marginal likelihood is often
-        multimodal while data are few, and a refit is cheap then."""
-        return 2 if n <= _RESTART_MAX_OBS else 0
+    def _fit_budget(n: int, warm_start: np.ndarray | None) -> dict[str, int]:
+        """Hyperparameter-fit effort by data size. While data are few the marginal likelihood is
+        often multimodal and a fit is cheap: restart from fixed points too. With many, one
+        warm-started refit of limited length per suggestion (it resumes where the previous one
+        stopped, so the hyperparameters still converge over successive suggestions)."""
+        if n <= _RESTART_MAX_OBS or warm_start is None:
+            return {"restarts": 2, "max_iter": 200}
+        return {"restarts": 0, "max_iter": _WARM_MAX_ITER}
 
     def _climb(self, cands: np.ndarray, acq: np.ndarray, mean: np.ndarray, pred_log_c: np.ndarray,
                acquisition: Acquisition, evaluate: Any,
@@ -297,10 +310,8 @@ class Protein(SweepOptimizer):
             mean, pred_log_c = np.concatenate([mean, m]), np.concatenate([pred_log_c, c])
         return cands, acq, mean, pred_log_c
 
-    def _to_user_score(self, warped: float, scores: np.ndarray, y: np.ndarray) -> float:
-        """Map a warped prediction back to user units by monotone interpolation over observations."""
-        order = np.argsort(y)
-        internal = float(np.interp(warped, y[order], scores[order]))
+    def _to_user_score(self, internal: float) -> float:
+        """A prediction in the maximised internal units -> the user's units."""
         return self.config.direction * internal
 
 

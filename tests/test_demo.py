@@ -1,0 +1,53 @@
+"""`runlab demo` on the shipped sample project: every output lands, and the numbers are stable."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from runlab.cli.app import app
+from runlab.errors import InputError
+
+
+@pytest.fixture(scope="module")
+def demo_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("demo") / "out"
+    result = CliRunner().invoke(app, ["demo", "--out", str(out), "--sweep-trials", "2", "--bootstrap", "200"])
+    assert result.exit_code == 0, result.output
+    return out
+
+
+def test_demo_writes_every_output(demo_out: Path) -> None:
+    from runlab.samples import read_manifest, shipped_samples_dir
+
+    summary = json.loads((demo_out / "summary.json").read_text())
+    manifest = read_manifest(shipped_samples_dir())
+    offline_runs = {p.parent for p in shipped_samples_dir().rglob("run-*.wandb")}
+    assert summary["runs_ingested"] == len(offline_runs) > 0
+    assert summary["curves"]["runs"] >= 300
+    assert summary["sweep"]["trials"] == 2
+    assert {"ppo/IQM", "a2c/IQM", "dqn/IQM"} <= set(summary["estimates"])
+    for _est, lo, hi in summary["estimates"].values():
+        # scores are normalised by the optimal return: every aggregate and its CI lie in [0, 1]
+        assert -1e-9 <= lo <= hi <= 1 + 1e-9
+    html = (demo_out / "report" / "report.html").read_text()
+    assert "IQM" in html and "<img" in html
+    nb = json.loads((demo_out / "report" / "analysis.ipynb").read_text())
+    assert any(c.get("outputs") for c in nb["cells"] if c["cell_type"] == "code")
+    assert list((demo_out / "report" / "tables").glob("*.tex"))
+    assert (demo_out / "csv" / "reward_curves.csv").stat().st_size > 0
+    assert (demo_out / "curriculum" / "reward_streams.csv").stat().st_size > 0
+    assert list((demo_out / "sweep").glob("*.yaml"))
+    assert manifest["files"]
+
+
+def test_demo_refuses_to_wipe_a_folder_it_did_not_write(tmp_path: Path) -> None:
+    from runlab.demo import run_demo
+
+    (tmp_path / "precious.txt").write_text("keep me")
+    with pytest.raises(InputError, match="not a runlab demo output folder"):
+        run_demo(tmp_path)
+    assert (tmp_path / "precious.txt").read_text() == "keep me"
