@@ -108,10 +108,9 @@ def test_cli_bad_config_is_a_clean_error(home, tmp_path):
 
 def test_secondary_metrics_are_summarised_when_tasks_come_from_a_metric_regex(tmp_path):
     """A metric-regex task_by selects the primary metrics; secondary metrics still get a summary."""
-    from test_report_fixtures import run
-
     from runlab.reports import analyse, validate_config
     from runlab.warehouse import Warehouse
+    from test_report_fixtures import run
 
     records = [
         run(f"{m}-{s}", f"{m}_{s}", {"algo": {"name": m}, "seed": s},
