@@ -17,6 +17,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import contextlib
 import ctypes
+import dataclasses
 import json
 import math
 import os
@@ -31,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from runlab.errors import InputError
+from runlab.errors import InputError, RunlabError
 from runlab.sweep._files import atomic_write_text, dump_yaml
 
 OVERRIDES_FILE = "train_config_overrides.yaml"
@@ -91,6 +92,9 @@ class TrialOutcome:
     """The last lines of the trainer's output, for error reports."""
     worker_pid: int = field(default_factory=os.getpid)
     """Process that ran the trial (a Ray worker's pid for the Ray backend)."""
+    ray_task: dict[str, str] = field(default_factory=dict)
+    """``job_id``, ``task_id``, ``node_id`` and ``node_ip`` of the Ray task that ran the trial
+    (empty for other backends): where to look when a trial misbehaves on a cluster."""
 
     def to_yaml_dict(self) -> dict[str, Any]:
         """The content of ``sweep_eval_results.yaml``."""
@@ -380,8 +384,27 @@ class LocalDispatcher:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
+def _execute_ray_task(spec: TrialSpec) -> TrialOutcome:
+    """The body of a trial's Ray task: :func:`execute_trial`, plus which Ray task and node ran it."""
+    import ray
+
+    ctx = ray.get_runtime_context()
+    outcome = execute_trial(spec)
+    node_id = ctx.get_node_id()
+    # The address the node registered with (``--node-ip-address``), not a guess from this host's interfaces.
+    node_ip = next((str(n.get("NodeManagerAddress", "")) for n in ray.nodes() if n.get("NodeID") == node_id), "")
+    where = {"job_id": ctx.get_job_id(), "task_id": ctx.get_task_id() or "", "node_id": node_id, "node_ip": node_ip}
+    return dataclasses.replace(outcome, ray_task=where)
+
+
 class RayDispatcher:
-    """Trials as Ray tasks (``num_cpus`` each) on the cluster at ``address`` (``None``: start one here)."""
+    """Trials as Ray tasks (``num_cpus`` each) on the cluster at ``address`` (``None``: start one here).
+
+    A trial's task runs the training command on whichever node Ray picks, in the working directory
+    and trial folder the spec names (absolute paths of the controller's machine), with that node's
+    environment plus the trial's variables. A cluster whose nodes share the controller's filesystem
+    (e.g. a head on this machine, or a shared mount) therefore needs nothing else.
+    """
 
     def __init__(self, address: str | None = None, *, num_cpus: float = 1.0) -> None:
         import ray
@@ -389,9 +412,12 @@ class RayDispatcher:
         self._ray = ray
         self._owns = not ray.is_initialized()
         if self._owns:
-            ray.init(address=address, include_dashboard=False, log_to_driver=False,
-                     configure_logging=False)
-        self._remote = ray.remote(num_cpus=num_cpus, max_retries=0)(execute_trial)
+            try:
+                ray.init(address=address, include_dashboard=False, log_to_driver=False,
+                         configure_logging=False)
+            except (ConnectionError, RuntimeError) as exc:
+                raise _ray_connect_error(address, exc) from exc
+        self._remote = ray.remote(num_cpus=num_cpus, max_retries=0)(_execute_ray_task)
 
     def submit(self, spec: TrialSpec) -> cf.Future[TrialOutcome]:
         return self._remote.remote(spec).future()  # type: ignore[no-any-return]
@@ -403,6 +429,23 @@ class RayDispatcher:
     def abort(self) -> None:
         """Cancel submitted tasks (force-killing their workers, hence their trainers) and stop."""
         self.close()
+
+
+def _ray_connect_error(address: str | None, exc: BaseException) -> RunlabError:
+    """Ray's own message buries the cause (a dead address, a missing token) in a chained traceback."""
+    causes = []
+    cause: BaseException | None = exc
+    while cause is not None and len(causes) < 4:
+        text = str(cause).strip().splitlines()
+        causes.append(text[-1][:300] if text else type(cause).__name__)
+        cause = cause.__cause__
+    auth = any("auth" in c.lower() for c in causes)
+    hint = ("the cluster uses token authentication: set RAY_AUTH_MODE=token and RAY_AUTH_TOKEN (or "
+            "RAY_AUTH_TOKEN_PATH) to the cluster's token" if auth else
+            "start a head with 'ray start --head --port=PORT' and pass --ray-address HOST:PORT (the head's "
+            "GCS address), or leave --ray-address out to start a Ray instance here")
+    return RunlabError(f"cannot connect to the Ray cluster at {address!r}: " + "; ".join(dict.fromkeys(causes)),
+                       hint=hint)
 
 
 def make_dispatcher(backend: str, *, parallel: int = 1, ray_address: str | None = None) -> Dispatcher:

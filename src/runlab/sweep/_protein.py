@@ -40,6 +40,7 @@ _MAX_LOCAL_CANDIDATES = 4096
 _CLIMB_STARTS = 10
 _RESTART_MAX_OBS = 80
 _WARM_MAX_ITER = 15
+_WARP = True
 # Far from data the score GP reverts to this quantile of the observed scores, not their mean:
 # unexplored corners are then presumed mediocre, as most of a search space is, and expected
 # improvement stops paying for far-off trials that the few good ones made look promising.
@@ -62,6 +63,22 @@ def pareto_front(costs: np.ndarray, scores: np.ndarray) -> np.ndarray:
             front.append(i)
             best = scores[i]
     return np.array(front, dtype=int)
+
+
+def _warp_scores(y: np.ndarray) -> np.ndarray:
+    """Monotone Yeo-Johnson warp of standardised scores, so heavy tails (a few disastrous trials)
+    do not flatten the GP around the optimum. Falls back to identity when it cannot be fit."""
+    from scipy.stats import yeojohnson
+
+    std = y.std()
+    if len(y) < 4 or std <= 0:
+        return y
+    z = (y - y.mean()) / std
+    try:
+        warped, _ = yeojohnson(z)
+    except (ValueError, FloatingPointError):
+        return z
+    return warped if np.all(np.isfinite(warped)) else z
 
 
 def _single_blas_thread() -> contextlib.AbstractContextManager[Any]:
@@ -172,7 +189,7 @@ class Protein(SweepOptimizer):
         t0 = time.perf_counter()
         ok = self.successes
         costs, scores = self._cost_score(ok)
-        y = scores
+        y = _warp_scores(scores) if _WARP else scores
         acquisition = self._build_acquisition(ok, costs, y)
         front = pareto_front(costs, scores)
         cands = self._candidates(ok, front, int(np.argmax(scores)))
@@ -190,7 +207,7 @@ class Protein(SweepOptimizer):
         info.update(
             phase="bayes",
             acquisition=self.settings.acquisition,
-            predicted_score=self._to_user_score(float(mean[pick])),
+            predicted_score=self._to_user_score(float(mean[pick]), scores, y),
             predicted_cost=float(np.exp(pred_log_c[pick])),
             acquisition_value=float(np.exp(acq[pick]) if self.settings.acquisition == "ei" else acq[pick]),
             cost_target=None if acquisition.target is None else float(acquisition.target),
@@ -310,8 +327,10 @@ class Protein(SweepOptimizer):
             mean, pred_log_c = np.concatenate([mean, m]), np.concatenate([pred_log_c, c])
         return cands, acq, mean, pred_log_c
 
-    def _to_user_score(self, internal: float) -> float:
-        """A prediction in the maximised internal units -> the user's units."""
+    def _to_user_score(self, warped: float, scores: np.ndarray, y: np.ndarray) -> float:
+        """Map a warped prediction back to user units by monotone interpolation over observations."""
+        order = np.argsort(y)
+        internal = float(np.interp(warped, y[order], scores[order]))
         return self.config.direction * internal
 
 

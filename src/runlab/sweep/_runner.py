@@ -13,6 +13,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import logging
 import math
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -100,7 +101,7 @@ class RunnerOptions:
     seed: int | None = None
     """Seed of the optimiser (mixed with the number of trials so far, so a resume draws anew)."""
     cwd: str | None = None
-    """Working directory of trainers."""
+    """Working directory of trainers (``None``: the controller's, for the Ray backend too)."""
     env: dict[str, str] = field(default_factory=dict)
     """Extra environment variables for trainers."""
     summary_reader: Callable[[Path], dict[str, Any] | None] | None = None
@@ -205,8 +206,10 @@ class SweepRunner:
         self.store = store
         self.name = name
         self.command = list(command)
-        self.root = Path(root)
+        self.root = Path(root).absolute()  # trial folders must mean the same thing to a Ray worker
         self.options = options or RunnerOptions()
+        # Trainers run in the controller's working directory, on Ray workers too (whose own differs).
+        self.cwd = str(Path(self.options.cwd or os.getcwd()).absolute())
         self.on_event = on_event or (lambda _e, _t, _m: None)
         self.worker = new_worker_id()
         self.info = store.get_sweep(name)
@@ -312,7 +315,7 @@ class SweepRunner:
             run_id=trial.run_id, sweep=self.name, command=self.command,
             overrides=hydra_overrides(trial.suggestion), suggestion=trial.suggestion,
             trial_dir=str(self.root / "runs" / trial.run_id), metric=self.metric,
-            timeout_s=self.options.trial_timeout_s, env=dict(self.options.env), cwd=self.options.cwd,
+            timeout_s=self.options.trial_timeout_s, env=dict(self.options.env), cwd=self.cwd,
             summary_reader=self.options.summary_reader,
         )
 
@@ -328,6 +331,8 @@ class SweepRunner:
             return
         results = {**outcome.results, "_wall_s": outcome.wall_s, "_source": outcome.source,
                    "_worker_pid": outcome.worker_pid}
+        if outcome.ray_task:
+            results["_ray_task"] = outcome.ray_task
         if outcome.ok:
             done = self.store.finish_trial(trial.run_id, score=outcome.score, cost=outcome.cost,  # type: ignore[arg-type]
                                            results=results)
