@@ -368,7 +368,10 @@ def test_random_phase_is_space_filling() -> None:
     """After the centre, the random phase follows a scrambled Sobol design: its first four
     points fall in four different quarters of each axis, which independent draws rarely do."""
     for seed in range(5):
-        p = Protein(quad_config("maximize", num_random_samples=5), seed=seed)
+        cfg = quad_config("maximize", num_random_samples=5)
+        for leaf in cfg["parameters"].values():
+            leaf["scale"] = 1.0  # the random phase then spans the whole box
+        p = Protein(cfg, seed=seed)
         pts = []
         for _ in range(5):
             s, info = p.suggest()

@@ -181,3 +181,4 @@ def test_ray_backend_runs_trials_as_ray_tasks(tmp_path: Path, monkeypatch: pytes
     trials = _trials(tmp_path)
     assert [t.state for t in trials] == ["success", "success"]
     assert all(t.results["_worker_pid"] != os.getpid() for t in trials)  # ran in Ray worker processes
+    assert len({t.results["_ray_task"]["task_id"] for t in trials}) == 2  # one Ray task per trial

@@ -57,6 +57,7 @@ class Acquisition:
     target: float | None = None  # cost target in [0, 1 + global_search_scale] of the log range
     cap: float | None = None  # max_suggestion_cost
     ucb_beta: float = 2.0
+    cost_aversion: float = 1.0  # ``ei``: exponent of the cost in EI / cost^a
     raw_min: float = 0.0  # rescaling of ucb/naive, fixed by calibrate()
     raw_spread: float = 1.0
 
@@ -100,8 +101,8 @@ class Acquisition:
             else:
                 acq, dacq = log_expected_improvement(mean, std, self.best), dmean
             dearer = log_c > self.cost.lo
-            acq = acq - np.where(dearer, log_c - self.cost.lo, 0.0)
-            dacq = dacq - np.where(dearer[:, None], dlog_c, 0.0)
+            acq = acq - self.cost_aversion * np.where(dearer, log_c - self.cost.lo, 0.0)
+            dacq = dacq - self.cost_aversion * np.where(dearer[:, None], dlog_c, 0.0)
         else:
             raw = mean if self.kind == "naive" else mean + self.ucb_beta * std
             draw = dmean if self.kind == "naive" else dmean + self.ucb_beta * dstd

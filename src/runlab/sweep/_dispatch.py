@@ -437,11 +437,11 @@ def _ray_connect_error(address: str | None, exc: BaseException) -> RunlabError:
     cause: BaseException | None = exc
     while cause is not None and len(causes) < 4:
         text = str(cause).strip().splitlines()
-        causes.append(text[-1][:300] if text else type(cause).__name__)
+        causes.append(text[-1].split(". ")[0][:300] if text else type(cause).__name__)
         cause = cause.__cause__
     auth = any("auth" in c.lower() for c in causes)
-    hint = ("the cluster uses token authentication: set RAY_AUTH_MODE=token and RAY_AUTH_TOKEN (or "
-            "RAY_AUTH_TOKEN_PATH) to the cluster's token" if auth else
+    hint = ("the cluster uses token authentication: set RAY_AUTH_MODE=token, with the cluster's token in "
+            "~/.ray/auth_token, RAY_AUTH_TOKEN_PATH or RAY_AUTH_TOKEN" if auth else
             "start a head with 'ray start --head --port=PORT' and pass --ray-address HOST:PORT (the head's "
             "GCS address), or leave --ray-address out to start a Ray instance here")
     return RunlabError(f"cannot connect to the Ray cluster at {address!r}: " + "; ".join(dict.fromkeys(causes)),

@@ -1,8 +1,8 @@
 """Protein: cost-aware Bayesian optimisation over the cost-score Pareto front.
 
 Two GPs (ARD Matern-5/2 on the unit box, MAP hyperparameters warm-started from the previous
-fit, with restarts while data are few) are fit per suggestion: one on the score, one on log
-cost. Candidates are drawn around each Pareto point of (cost, score), around the incumbent at
+fit, with restarts while data are few) are fit per suggestion: one on the (Yeo-Johnson warped)
+score, reverting to a low quantile of the scores far from data, one on log cost. Candidates are drawn around each Pareto point of (cost, score), around the incumbent at
 finer scales, and globally; each is scored by the acquisition (``_acquire``), and the best
 are then climbed by L-BFGS-B on the acquisition's analytic gradient, so the peak is found
 rather than approximated by the best random draw. The random phase uses a scrambled Sobol
@@ -40,11 +40,11 @@ _MAX_LOCAL_CANDIDATES = 4096
 _CLIMB_STARTS = 10
 _RESTART_MAX_OBS = 80
 _WARM_MAX_ITER = 15
-_WARP = True
 # Far from data the score GP reverts to this quantile of the observed scores, not their mean:
 # unexplored corners are then presumed mediocre, as most of a search space is, and expected
 # improvement stops paying for far-off trials that the few good ones made look promising.
 _PRIOR_MEAN_QUANTILE = 0.25
+_AVERSION = "one"
 _FINE_SCALES = (0.25, 0.05)
 _REFINE_WIDTHS = (0.1, 0.02)  # absolute half-widths in the [-1, 1] box
 _REFINE_TOP = 8
@@ -79,6 +79,11 @@ def _warp_scores(y: np.ndarray) -> np.ndarray:
     except (ValueError, FloatingPointError):
         return z
     return warped if np.all(np.isfinite(warped)) else z
+
+
+def _cost_aversion(rng: np.random.Generator) -> float:
+    u = float(rng.uniform())
+    return {"one": 1.0, "uniform": u, "sqrt": np.sqrt(u), "sq": u * u, "cube": u**3, "half": float(u < 0.5)}[_AVERSION]
 
 
 def _single_blas_thread() -> contextlib.AbstractContextManager[Any]:
@@ -189,7 +194,7 @@ class Protein(SweepOptimizer):
         t0 = time.perf_counter()
         ok = self.successes
         costs, scores = self._cost_score(ok)
-        y = _warp_scores(scores) if _WARP else scores
+        y = _warp_scores(scores)
         acquisition = self._build_acquisition(ok, costs, y)
         front = pareto_front(costs, scores)
         cands = self._candidates(ok, front, int(np.argmax(scores)))
@@ -244,7 +249,8 @@ class Protein(SweepOptimizer):
             target = (1.0 + self.settings.global_search_scale) * self._rng.uniform()
         return Acquisition(kind=self.settings.acquisition, score_gp=gp, best=float(y.max()), cost=cost,
                            feasible_gp=self._feasibility_model(x_ok, failed), target=target,
-                           cap=self.settings.max_suggestion_cost, ucb_beta=self.settings.ucb_beta)
+                           cap=self.settings.max_suggestion_cost, ucb_beta=self.settings.ucb_beta,
+                           cost_aversion=_cost_aversion(self._rng) if target is not None else 1.0)
 
     @staticmethod
     def _fit_budget(n: int, warm_start: np.ndarray | None) -> dict[str, int]:
