@@ -59,6 +59,10 @@ def main() -> None:
     parser.add_argument("--method", default="percentile", choices=stats.CI_METHODS)
     parser.add_argument("--confidence", type=float, default=0.95)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--rliable", type=int, default=0, metavar="N",
+        help="also compute rliable's intervals on the first N experiments (same data) and compare coverage",
+    )
     args = parser.parse_args()
     warnings.simplefilter("ignore", stats.SampleSizeWarning)
     rng = np.random.default_rng(args.seed)
@@ -81,6 +85,30 @@ def main() -> None:
         p = covered[:, i].mean()
         se = np.sqrt(p * (1 - p) / args.sims)
         print(f"{name:16s} {truth[i]:11.4f} {p:9.3f} {se:8.3f} {width[i]:11.4f}")
+    if args.rliable:
+        reference_coverage(experiments, covered, truth, func.names, args)
+
+
+def reference_coverage(
+    experiments: dict[str, np.ndarray], covered: np.ndarray, truth: np.ndarray, names: list[str], args
+) -> None:
+    """rliable's percentile intervals on the first N experiments: is the coverage the method's, or ours?"""
+    from rliable import library as rly
+    from rliable import metrics as rlm
+
+    def agg(x: np.ndarray) -> np.ndarray:
+        return np.array([rlm.aggregate_median(x), rlm.aggregate_iqm(x), rlm.aggregate_mean(x),
+                         rlm.aggregate_optimality_gap(x)])
+
+    n = min(args.rliable, len(experiments))
+    subset = dict(list(experiments.items())[:n])
+    np.random.seed(args.seed)  # rliable draws from the global RNG
+    _, ref = rly.get_interval_estimates(subset, agg, reps=args.reps, confidence_interval_size=args.confidence)
+    ref_ci = np.stack([ref[k] for k in subset])  # (n, 2, k)
+    ref_cov = (ref_ci[:, 0] <= truth) & (truth <= ref_ci[:, 1])
+    print(f"same {n} experiments, runlab vs rliable 1.2.0 coverage:")
+    for i, name in enumerate(names):
+        print(f"{name:16s} runlab {covered[:n, i].mean():.3f}  rliable {ref_cov[:, i].mean():.3f}")
 
 
 if __name__ == "__main__":

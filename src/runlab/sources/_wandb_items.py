@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from runlab.sources._wandb_records import read_varint as _varint
+
 # One item: field 1 + 1-byte length, key/nested_key fields (lazily up to the value_json tag
 # 16 = b"\x82\x01"), 1-byte value length, printable-ASCII value text.
 ITEM = re.compile(rb"\x0a([\x00-\x7f])([\x0a\x12][\s\S]*?)\x82\x01([\x00-\x7f])([\x20-\x7e]*)")
@@ -293,17 +295,6 @@ def _parse_step_tail(body: bytes, pos: int) -> int | None:
     except IndexError:
         return None
     return num if after == end else None
-
-
-def _varint(data: bytes, pos: int) -> tuple[int, int]:
-    result = shift = 0
-    while True:
-        b = data[pos]
-        pos += 1
-        result |= (b & 0x7F) << shift
-        if b < 0x80:
-            return result, pos
-        shift += 7
 
 
 def _typed_json(item: Any) -> bytes:

@@ -111,14 +111,14 @@ def _record_kind(payload: bytes) -> int | None:
     pos, n = 0, len(payload)
     try:
         while pos < n:
-            tag, pos = _read_varint(payload, pos)
+            tag, pos = read_varint(payload, pos)
             number, wire = tag >> 3, tag & 7
             if number not in _NOT_KIND:
                 return number if wire == 2 else None
             if wire == 0:
-                _, pos = _read_varint(payload, pos)
+                _, pos = read_varint(payload, pos)
             elif wire == 2:
-                length, pos = _read_varint(payload, pos)
+                length, pos = read_varint(payload, pos)
                 pos += length
             elif wire == 1:
                 pos += 8
@@ -131,7 +131,8 @@ def _record_kind(payload: bytes) -> int | None:
     return None
 
 
-def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
+def read_varint(data: bytes, pos: int) -> tuple[int, int]:
+    """Protobuf base-128 varint at ``pos``: ``(value, position after it)``; IndexError if cut short."""
     result = shift = 0
     while True:
         b = data[pos]

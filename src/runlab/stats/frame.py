@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from runlab.errors import InputError
+from runlab.frames import config_value
 
 if TYPE_CHECKING:
     from runlab.warehouse import Warehouse
@@ -306,19 +307,6 @@ def _task_name(match: re.Match[str]) -> str:
     groups = match.groupdict()
     parts = [str(v) for k, v in groups.items() if k != "task" and v is not None]
     return "/".join([*parts, str(groups["task"])])
-
-
-def config_value(config: Mapping[str, Any], path: str) -> Any:
-    """Value at a dotted path of a nested config (a literal dotted key also matches); None if absent."""
-    if path in config:
-        return config[path]
-    node: Any = config
-    for part in path.split("."):
-        if isinstance(node, Mapping) and part in node:
-            node = node[part]
-        else:
-            return None
-    return node
 
 
 @dataclass
