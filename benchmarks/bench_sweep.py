@@ -4,6 +4,7 @@ PufferLib 3.0.0's Protein, side by side in one run, median over seeds.
     .venv/bin/python benchmarks/bench_sweep.py            # full run
     .venv/bin/python benchmarks/bench_sweep.py --quick    # a fast smoke run
     PUFFERLIB_SRC=/path/to/unpacked/pufferlib-3.0.0 .venv/bin/python benchmarks/bench_sweep.py
+    .venv/bin/python benchmarks/bench_sweep.py --methods runlab-protein --problems hartmann6
 
 Every method searches the same normalised box (runlab's ``ParameterSpace``), so the peers see
 log/logit scales exactly as Protein does. Reported per problem: median best-found regret at equal
@@ -15,6 +16,9 @@ PufferLib is loaded at run time from ``--pufferlib-src`` / ``PUFFERLIB_SRC`` (it
 from the C-extension package. Its GP training is 1000 Adam steps at lr 1e-4 per GP per suggestion
 (~8 s); by default the shim runs 100 steps at lr 1e-3 (the same parameter travel under Adam,
 10x faster); ``--pufferlib-exact`` keeps the original. Nothing of it is copied here.
+
+Every method is seeded (numpy, random, torch and pyro for PufferLib), so ``--methods`` runs of a
+subset reproduce the traces a full run gives for those methods.
 """
 
 from __future__ import annotations

@@ -3,8 +3,9 @@ the unit box, with its gradient, so candidates can be both ranked and climbed.
 
 Everything is maximised. Points are rows of ``[0, 1]^d`` (the GPs' input space).
 
-* ``ei``: log expected improvement minus the predicted log cost above the cheapest observation
-  (expected improvement per unit of cost), plus the log probability of not failing;
+* ``ei``: log expected improvement minus ``cost_aversion`` times the predicted log cost above
+  the cheapest observation (expected improvement per unit of cost^a), plus the log
+  probability of not failing;
 * ``ucb`` / ``naive``: the predicted score (``naive``) or its upper confidence bound, rescaled to
   [0, 1] over the candidate set, times the Protein cost weight (closeness of the predicted cost
   to a random target level, floored at a small positive value so it never turns negative),
