@@ -9,7 +9,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from runlab.errors import InputError
-from runlab.plots._style import new_figure, palette, short
+from runlab.plots._style import lines_with_bands, new_figure, palette, short
 
 
 def plot_performance_profile(
@@ -25,20 +25,7 @@ def plot_performance_profile(
 
     ``points[m]``: shape ``(len(taus),)``; ``intervals[m]``: ``(2, len(taus))`` lower/upper.
     """
-    taus = np.asarray(taus, dtype=float)
-    if not points:
-        raise InputError("points is empty: nothing to plot")
-    methods = list(points)
-    colors = colors or palette(methods)
-    fig, ax = new_figure(5.6, 3.8)
-    for m in methods:
-        p = np.asarray(points[m], dtype=float)
-        if p.shape != taus.shape:
-            raise InputError(f"profile of {m!r} must have {taus.size} points (one per tau), got {p.shape}")
-        ax.plot(taus, p, color=colors[m], label=short(m), linewidth=2)
-        if intervals is not None and m in intervals:
-            lo, hi = np.asarray(intervals[m], dtype=float).reshape(2, -1)
-            ax.fill_between(taus, lo, hi, color=colors[m], alpha=0.2, linewidth=0)
+    fig, ax = lines_with_bands(taus, points, intervals, colors, what="profile", unit="tau")
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_ylim(-0.02, 1.02)

@@ -6,7 +6,7 @@ keeps no global state, works in threads and needs no display: the Agg canvas ren
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from matplotlib.figure import Figure
@@ -56,3 +56,39 @@ def short(text: object, limit: int = 40) -> str:
     if len(s) > limit:
         s = s[: limit - 1] + "…"
     return s.replace("$", r"\$")
+
+
+def lines_with_bands(
+    x: Any,
+    points: Mapping[str, Any],
+    intervals: Mapping[str, Any] | None,
+    colors: dict[str, Any] | None,
+    *,
+    what: str,
+    unit: str,
+    **line_kw: Any,
+) -> tuple[Figure, Any]:
+    """One line per method over ``x`` with its CI band (``intervals[m]``: ``(2, len(x))``).
+
+    Shared by the performance profile and the sample-efficiency plot; ``what``/``unit`` name the
+    curve and its x points in the shape error ("profile of 'a' must have 5 points (one per tau)").
+    """
+    import numpy as np
+
+    from runlab.errors import InputError
+
+    x = np.asarray(x, dtype=float)
+    if not points:
+        raise InputError("points is empty: nothing to plot")
+    methods = list(points)
+    colors = colors or palette(methods)
+    fig, ax = new_figure(5.6, 3.8)
+    for m in methods:
+        p = np.asarray(points[m], dtype=float)
+        if p.shape != x.shape:
+            raise InputError(f"{what} of {m!r} must have {x.size} points (one per {unit}), got {p.shape}")
+        ax.plot(x, p, color=colors[m], label=short(m), linewidth=2, **line_kw)
+        if intervals is not None and m in intervals:
+            lo, hi = np.asarray(intervals[m], dtype=float).reshape(2, -1)
+            ax.fill_between(x, lo, hi, color=colors[m], alpha=0.2, linewidth=0)
+    return fig, ax
