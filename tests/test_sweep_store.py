@@ -1,15 +1,23 @@
-"""Sweep store: atomic run ids across processes, durable observations, stale trials, bad input."""
+"""Sweep store: atomic run ids across processes, durable observations, stale trials, bad input.
+
+The behaviour tests run against every backend: SQLite (the default) and PostgreSQL (a throwaway
+cluster started from the local ``initdb``/``pg_ctl``; skipped with the reason when absent).
+"""
 
 from __future__ import annotations
 
+import itertools
 import math
 import multiprocessing as mp
 import os
+import shutil
 import socket
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,11 +29,101 @@ from runlab.sweep import SweepStore
 
 CONFIG = {"metric": "score", "goal": "maximize", "method": "random",
           "parameters": {"x": {"distribution": "uniform", "min": 0, "max": 1}}}
+BACKENDS = ("sqlite", "postgresql")
+_PG_BIN_DIRS = ("/usr/local/bin", "/usr/lib/postgresql/15/bin", "/usr/lib/postgresql/16/bin")
+
+
+def _pg_tool(name: str) -> str | None:
+    found = shutil.which(name)
+    if found:
+        return found
+    return next((str(Path(d) / name) for d in _PG_BIN_DIRS if (Path(d) / name).exists()), None)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[str]:
+    """A throwaway PostgreSQL cluster on 127.0.0.1; yields the server URL without a database.
+
+    PostgreSQL refuses to run as root, so under root the cluster belongs to ``nobody`` and lives
+    in a fresh folder under the system temp dir (pytest's own temp root is private to root).
+    Durability is switched off: the cluster is deleted after the session.
+    """
+    initdb, pg_ctl = _pg_tool("initdb"), _pg_tool("pg_ctl")
+    if not initdb or not pg_ctl:
+        pytest.skip("PostgreSQL tests need the initdb and pg_ctl binaries (PostgreSQL >= 13) on PATH")
+    pytest.importorskip("psycopg", reason="PostgreSQL tests need the psycopg driver: pip install 'psycopg[binary]'")
+    base = Path(tempfile.mkdtemp(prefix="runlab-pg-"))
+    as_user: list[str] = []
+    if os.geteuid() == 0:
+        shutil.chown(base, "nobody")
+        as_user = ["runuser", "-u", "nobody", "--"]
+    data = base / "data"
+
+    def run(*args: str) -> None:
+        proc = subprocess.run([*as_user, *args], cwd=base, capture_output=True, text=True, timeout=120)
+        if proc.returncode != 0:
+            log = (base / "server.log").read_text() if (base / "server.log").exists() else ""
+            raise RuntimeError(f"{args[0]} failed ({proc.returncode}): {proc.stderr}{proc.stdout}\n{log}")
+
+    run(initdb, "-D", str(data), "-A", "trust", "-U", "runlab", "-E", "UTF8", "--no-sync")
+    port = 0
+    for _attempt in range(3):  # another process may take the free port before the server binds it
+        port = _free_port()
+        options = (f"-c listen_addresses=127.0.0.1 -p {port} -k {base} -c fsync=off "
+                   "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200")
+        try:
+            run(pg_ctl, "-D", str(data), "-l", str(base / "server.log"), "-w", "-t", "60", "-o", options, "start")
+            break
+        except RuntimeError:
+            if _attempt == 2:
+                raise
+    try:
+        yield f"postgresql+psycopg://runlab@127.0.0.1:{port}"
+    finally:
+        subprocess.run([*as_user, pg_ctl, "-D", str(data), "-m", "immediate", "stop"], cwd=base,
+                       capture_output=True, timeout=60, check=False)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+_db_counter = itertools.count()
+
+
+def new_database(server_url: str) -> str:
+    """Create an empty database on the server and return its SQLAlchemy URL."""
+    import psycopg
+
+    name = f"t{os.getpid()}_{next(_db_counter)}"
+    dsn = server_url.replace("postgresql+psycopg://", "postgresql://") + "/postgres"
+    with psycopg.connect(dsn, autocommit=True) as con:
+        con.execute(f'CREATE DATABASE "{name}"')
+    return f"{server_url}/{name}"
+
+
+@pytest.fixture(params=BACKENDS)
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty store of each backend: a SQLite file path, or a fresh PostgreSQL database URL."""
+    if request.param == "sqlite":
+        return str(tmp_path / "sweep.db")
+    return new_database(request.getfixturevalue("postgres_server"))
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def session_store_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """One store per backend for the whole session (for hypothesis tests, which need no function fixtures)."""
+    if request.param == "sqlite":
+        return str(tmp_path_factory.mktemp("store") / "sweep.db")
+    return new_database(request.getfixturevalue("postgres_server"))
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> SweepStore:
-    s = SweepStore(tmp_path / "sweep.db")
+def store(store_url: str) -> Iterator[SweepStore]:
+    s = SweepStore(store_url)
     s.create_sweep("s1", CONFIG)
     yield s
     s.close()
@@ -53,7 +151,8 @@ def test_hostile_sweep_names_are_refused(store: SweepStore, name: str) -> None:
     assert store.sweep_names() == ["s1"]
 
 
-def test_sqlite_runs_in_wal_mode(store: SweepStore, tmp_path: Path) -> None:
+def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
+    SweepStore(tmp_path / "sweep.db").close()
     con = sqlite3.connect(tmp_path / "sweep.db")
     assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     con.close()
@@ -117,27 +216,46 @@ def test_stale_trials_by_heartbeat_and_by_dead_worker(store: SweepStore) -> None
     assert store.claim_trial(dead.run_id, "new") and store.trial(dead.run_id).attempts == 2
 
 
-def _allocate_many(url: str, n: int, queue: mp.Queue) -> None:
+def test_allocation_stops_at_the_limit(store: SweepStore) -> None:
+    store.record_trial("s1", {"x": 0.9}, score=1.0, cost=1.0)  # imported trials count towards the total
+    got = [store.try_allocate_trial("s1", {"x": 0.5}, limit=3, worker="w") for _ in range(4)]
+    assert [t.run_id if t else None for t in got] == ["s1.r.1", "s1.r.2", None, None]
+    assert store.get_sweep("s1").num_allocated == 3 and len(store.trials("s1")) == 3
+    assert store.try_allocate_trial("s1", {"x": 0.5}, limit=4) is not None  # a larger budget goes on
+    with pytest.raises(NotFoundError, match="no sweep named 'nope'"):
+        store.try_allocate_trial("nope", {"x": 0.5}, limit=3)
+    with pytest.raises(InputError, match="limit must be >= 1, got 0"):
+        store.try_allocate_trial("s1", {"x": 0.5}, limit=0)
+
+
+def _allocate_until_full(url: str, limit: int, barrier: object, queue: mp.Queue) -> None:
     s = SweepStore(url)
-    queue.put([s.allocate_trial("s1", {"x": 0.5}, worker=f"p{os.getpid()}").run_id for _ in range(n)])
+    barrier.wait(timeout=60)  # type: ignore[attr-defined]
+    mine = []
+    while (t := s.try_allocate_trial("s1", {"x": 0.5}, limit=limit, worker=f"p{os.getpid()}")) is not None:
+        mine.append(t.run_id)
+    queue.put(mine)
     s.close()
 
 
-def test_concurrent_processes_never_collide(store: SweepStore, tmp_path: Path) -> None:
+def test_concurrent_processes_never_collide_nor_pass_the_limit(store: SweepStore) -> None:
     ctx = mp.get_context("spawn")
     queue: mp.Queue = ctx.Queue()
-    procs = [ctx.Process(target=_allocate_many, args=(str(tmp_path / "sweep.db"), 12, queue)) for _ in range(4)]
+    barrier = ctx.Barrier(3)  # all start allocating together, so they contend for every index
+    procs = [ctx.Process(target=_allocate_until_full, args=(store.url, 40, barrier, queue)) for _ in range(3)]
     for p in procs:
         p.start()
     ids = [rid for _ in procs for rid in queue.get(timeout=120)]
     for p in procs:
         p.join(timeout=60)
         assert p.exitcode == 0
-    assert sorted(ids, key=lambda r: int(r.rsplit(".", 1)[1])) == [f"s1.r.{i}" for i in range(48)]
-    assert store.get_sweep("s1").num_allocated == 48
+    assert sorted(ids, key=lambda r: int(r.rsplit(".", 1)[1])) == [f"s1.r.{i}" for i in range(40)]
+    assert len(store.trials("s1")) == 40 and store.get_sweep("s1").num_allocated == 40
 
 
-def test_read_only_store_fails_clearly_and_keeps_observations(store: SweepStore, tmp_path: Path) -> None:
+def test_read_only_store_fails_clearly_and_keeps_observations(tmp_path: Path) -> None:
+    store = SweepStore(tmp_path / "sweep.db")
+    store.create_sweep("s1", CONFIG)
     t = store.allocate_trial("s1", {"x": 0.5}, worker="w")
     store.finish_trial(t.run_id, score=0.7, cost=2.0)
     store.close()
@@ -165,13 +283,13 @@ tree = st.recursive(leaf, lambda kids: st.dictionaries(st.text(min_size=1, max_s
 @settings(max_examples=40, deadline=None)
 @given(suggestion=st.dictionaries(st.text(min_size=1, max_size=8), tree, min_size=1, max_size=4),
        score=st.floats(allow_nan=False, allow_infinity=False), cost=st.floats(0.001, 1e9))
-def test_suggestion_and_observation_round_trip(tmp_path_factory: pytest.TempPathFactory, suggestion: dict,
-                                               score: float, cost: float) -> None:
-    path = tmp_path_factory.mktemp("rt") / "sweep.db"
-    with SweepStore(path) as s:
-        s.create_sweep("rt", CONFIG)
-        t = s.allocate_trial("rt", suggestion, worker="w")
+def test_suggestion_and_observation_round_trip(session_store_url: str, suggestion: dict, score: float,
+                                               cost: float) -> None:
+    name = f"rt{next(_db_counter)}"
+    with SweepStore(session_store_url) as s:
+        s.create_sweep(name, CONFIG)
+        t = s.allocate_trial(name, suggestion, worker="w")
         s.finish_trial(t.run_id, score=score, cost=cost)
-    with SweepStore(path) as s:  # reopened: the observation is durable
+    with SweepStore(session_store_url) as s:  # reopened: the observation is durable
         back = s.trial(t.run_id)
     assert (back.suggestion, back.score, back.cost, back.state) == (suggestion, score, cost, "success")

@@ -298,7 +298,12 @@ class SweepRunner:
                     self._exhausted = True
                     self.report.stopped_reason = "search space exhausted"
                     return
-                trial = self.store.allocate_trial(self.name, _plain(suggestion), worker=self.worker)
+                # The store re-checks the total atomically: another controller may have filled it.
+                allocated = self.store.try_allocate_trial(self.name, _plain(suggestion),
+                                                          limit=self.options.max_trials, worker=self.worker)
+                if allocated is None:
+                    return
+                trial = allocated
                 opt.mark_pending(trial.suggestion)
                 total += 1
                 event = "started"

@@ -25,6 +25,7 @@ import os
 import re
 import socket
 import time
+import typing
 import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ ACTIVE_STATES: frozenset[str] = frozenset({"pending", "running"})
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 _SCHEMA_VERSION = 1
+_DDL_LOCK_KEY = 0x72756E6C6162  # "runlab": the PostgreSQL advisory lock held while creating tables
 
 _metadata = sa.MetaData()
 _sweeps = sa.Table(
@@ -216,8 +218,11 @@ class SweepStore:
     def __init__(self, url: str | Path, *, busy_timeout_s: float = 60.0) -> None:
         self.url = _normalise_url(url)
         self._engine = _make_engine(self.url, busy_timeout_s)
-        with self._errors("create the sweep tables"):
-            _metadata.create_all(self._engine)
+        with self._errors("create the sweep tables"), self._engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # Two controllers starting at once would race on CREATE TABLE; serialise them.
+                conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _DDL_LOCK_KEY})
+            _metadata.create_all(conn)
 
     # -- plumbing ---------------------------------------------------------------------------
     @contextlib.contextmanager
@@ -225,10 +230,13 @@ class SweepStore:
         try:
             yield
         except sa.exc.OperationalError as exc:
+            is_file = self.url.startswith("sqlite")
             raise WarehouseError(
                 f"sweep store {self.url_display} could not {doing}: {exc.orig}",
                 hint="check the path exists and is writable (a read-only path or full disk cannot "
-                "hold a sweep), or pass another store URL",
+                "hold a sweep), or pass another store URL" if is_file else
+                "check the database server is running and reachable, and that the URL's user, "
+                "password and database are right",
             ) from exc
 
     @property
@@ -318,10 +326,28 @@ class SweepStore:
         With ``worker`` the trial is created ``running`` and held by it (no other worker can
         claim it); without, it is ``pending``.
         """
+        trial = self.try_allocate_trial(sweep, suggestion, limit=None, worker=worker, source=source)
+        assert trial is not None  # without a limit the sweep is never full
+        return trial
+
+    def try_allocate_trial(
+        self, sweep: str, suggestion: Mapping[str, Any], *, limit: int | None,
+        worker: str | None = None, source: str = "runner",
+    ) -> Trial | None:
+        """Like :meth:`allocate_trial`, but only while the sweep holds fewer than ``limit`` trials.
+
+        Returns ``None`` when the sweep is full. The check and the allocation are one
+        conditional ``UPDATE`` of the sweep's counter, so controllers sharing a sweep never
+        run more than ``limit`` trials in all, whatever the interleaving.
+        """
+        if limit is not None and limit < 1:
+            raise InputError(f"the trial limit must be >= 1, got {limit}")
         text = _json_dumps(dict(suggestion), f"suggestion for sweep {sweep!r}")
         now = time.time()
         with self._write(f"allocate a trial of sweep {sweep!r}") as conn:
-            index = self._next_index(conn, sweep)
+            index = self._next_index(conn, sweep, limit=limit)
+            if index is None:
+                return None
             run_id = run_id_for(sweep, index)
             row = conn.execute(
                 sa.insert(_trials).values(
@@ -357,13 +383,29 @@ class SweepStore:
             )
         return self.trial(run_id)
 
-    def _next_index(self, conn: Connection, sweep: str) -> int:
+    @typing.overload
+    def _next_index(self, conn: Connection, sweep: str, *, limit: None = None) -> int: ...
+    @typing.overload
+    def _next_index(self, conn: Connection, sweep: str, *, limit: int | None) -> int | None: ...
+
+    def _next_index(self, conn: Connection, sweep: str, *, limit: int | None = None) -> int | None:
+        """Take the next index; ``None`` when ``limit`` indices are already taken.
+
+        One ``UPDATE ... RETURNING`` on the sweep's row: SQLite runs it under the write lock
+        taken at ``BEGIN IMMEDIATE``; PostgreSQL row-locks the sweep and re-checks the
+        ``WHERE`` after a concurrent writer commits, so the counter never passes ``limit``.
+        Every trial (imported ones too) takes an index, so the counter is the sweep's size.
+        """
+        query = sa.update(_sweeps).where(_sweeps.c.name == sweep)
+        if limit is not None:
+            query = query.where(_sweeps.c.next_index < limit)
         row = conn.execute(
-            sa.update(_sweeps)
-            .where(_sweeps.c.name == sweep)
-            .values(next_index=_sweeps.c.next_index + 1)
-            .returning(_sweeps.c.next_index)
+            query.values(next_index=_sweeps.c.next_index + 1).returning(_sweeps.c.next_index)
         ).first()
+        if row is None and limit is not None and conn.execute(
+            sa.select(_sweeps.c.name).where(_sweeps.c.name == sweep)
+        ).first() is not None:
+            return None
         if row is None:
             raise NotFoundError(
                 f"no sweep named {sweep!r} in {self.url_display}",
