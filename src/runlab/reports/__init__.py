@@ -6,7 +6,8 @@ the same numbers.
 
 from runlab.reports._analysis import Analysis, analyse, compare_matrix, matrix_for
 from runlab.reports._build import ReportFiles, build_report
-from runlab.reports._config import CompareConfig, load_config, validate_config
+from runlab.reports._config import CompareConfig, SampleEfficiencySection, load_config, validate_config
+from runlab.reports._efficiency import Efficiency, efficiency
 from runlab.reports._html import render_html, table_html
 from runlab.reports._latex import estimates_latex, latex_escape, tests_latex
 from runlab.reports._notebook import build_notebook, ensure_kernel, write_notebook
@@ -14,11 +15,14 @@ from runlab.reports._notebook import build_notebook, ensure_kernel, write_notebo
 __all__ = [
     "Analysis",
     "CompareConfig",
+    "Efficiency",
     "ReportFiles",
+    "SampleEfficiencySection",
     "analyse",
     "build_notebook",
     "build_report",
     "compare_matrix",
+    "efficiency",
     "ensure_kernel",
     "estimates_latex",
     "latex_escape",

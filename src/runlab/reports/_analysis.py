@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -11,6 +11,7 @@ import pandas as pd
 
 from runlab.errors import InputError
 from runlab.reports._config import CompareConfig
+from runlab.reports._efficiency import Efficiency, efficiency
 from runlab.stats.frame import CompareResult, IncompleteDataWarning, ScoreMatrix, compare, score_matrix
 
 if TYPE_CHECKING:
@@ -29,6 +30,8 @@ class Analysis:
     secondary: pd.DataFrame
     """method, metric, n, mean, std, min, max of each secondary metric (reduced like the primary)."""
     notes: list[str]
+    efficiency: dict[str, Efficiency] = field(default_factory=dict)
+    """comparison name -> sample-efficiency curves (absent when disabled or impossible: see notes)."""
 
 
 def matrix_for(wh: Warehouse, config: CompareConfig, metric: str | None) -> ScoreMatrix:
@@ -75,9 +78,15 @@ def analyse(wh: Warehouse, config: CompareConfig) -> Analysis:
         name = metric if metric is not None else str(config.task_by)
         results[name] = compare_matrix(matrix_for(wh, config, metric), config)
     notes: list[str] = []
+    curves: dict[str, Efficiency] = {}
+    for name, res in results.items():
+        curve, why = efficiency(wh, config, res)
+        if curve is not None:
+            curves[name] = curve
+        notes += [f"{name}: {line}" if len(results) > 1 else line for line in why]
     secondary = _secondary(wh, config, notes)
     runs = _run_table(wh, results)
-    return Analysis(config, results, runs, secondary, notes)
+    return Analysis(config, results, runs, secondary, notes, curves)
 
 
 def _secondary(wh: Warehouse, config: CompareConfig, notes: list[str]) -> pd.DataFrame:

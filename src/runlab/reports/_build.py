@@ -144,7 +144,11 @@ def _sections(analysis: Analysis, figs: list[NamedFigure], pngs: dict[str, bytes
     if analysis.notes:
         sections.append(HtmlSection("Notes", notes=analysis.notes))
     for name, res in analysis.results.items():
-        mine = [HtmlFigure(pngs[f.key], f.title, f"{name}: {f.title}") for f in figs if f.comparison == name]
+        mine = [
+            HtmlFigure(pngs[f.key], f.title, f"{name}: {f.title}")
+            for f in figs
+            if f.comparison == name and f.kind != "efficiency"
+        ]
         worst = pd.DataFrame(worst_cases(res), columns=["method", "worst task", "mean score"])
         settings = pd.DataFrame(
             [(k, ", ".join(map(str, v)) if isinstance(v, list) else str(v)) for k, v in res.settings.items()],
@@ -161,6 +165,20 @@ def _sections(analysis: Analysis, figs: list[NamedFigure], pngs: dict[str, bytes
                     ("Worst task per method", worst),
                     ("Settings", settings),
                 ],
+                figures=mine,
+            )
+        )
+    for name, curve in analysis.efficiency.items():
+        mine = [
+            HtmlFigure(pngs[f.key], f.title, f"{name}: {curve.aggregate} along {curve.x_axis} with CI bands")
+            for f in figs
+            if f.comparison == name and f.kind == "efficiency"
+        ]
+        sections.append(
+            HtmlSection(
+                f"Sample efficiency: {name}",
+                notes=curve.notes,
+                tables=[(f"{curve.aggregate} at the last grid point ({curve.x_axis} = {curve.x[-1]:,.6g})", curve.final().drop(columns="x"))],
                 figures=mine,
             )
         )

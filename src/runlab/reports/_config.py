@@ -59,6 +59,25 @@ class VisualizationSection(_Strict):
     """``colorblind`` (Okabe-Ito) or any seaborn/matplotlib palette name."""
 
 
+class SampleEfficiencySection(_Strict):
+    """Aggregate score along training: the comparison's runs resampled onto a shared x grid."""
+
+    enabled: bool = True
+    x_axis: str = Field("metric/agent_step", min_length=1)
+    """``_step`` or an x-axis metric; curves are compared at equal values of it."""
+    points: int = Field(20, ge=2, le=1000)
+    """Grid points between the latest first and the earliest last x of all runs."""
+    aggregate: Literal["iqm", "mean", "median"] = "iqm"
+    """Aggregate across runs and tasks at each point (``iqm`` honours ``analysis.iqm_trim_percentage``)."""
+
+    @field_validator("x_axis")
+    @classmethod
+    def _x_axis_is_a_name(cls, v: str) -> str:
+        if not v.strip() or v != v.strip() or any(c in v for c in "\n\r\t\x00"):
+            raise ValueError("must be '_step' or a metric name without surrounding spaces or control characters")
+        return v
+
+
 class CompareConfig(_Strict):
     """What to compare and how; the YAML file maps onto these fields one to one."""
 
@@ -69,6 +88,7 @@ class CompareConfig(_Strict):
     """Score of an optimal policy per task: scores are normalised to (x - random) / (optimal - random)."""
     random_scores: dict[str, float] | None = None
     visualization: VisualizationSection = Field(default_factory=VisualizationSection)
+    sample_efficiency: SampleEfficiencySection = Field(default_factory=SampleEfficiencySection)
     runs: list[str] | None = None
     """Run ids, names or glob patterns to include (None: every run in the warehouse)."""
     group_by: str = "method"

@@ -16,7 +16,10 @@ import pandas as pd
 from runlab.reports._analysis import Analysis
 
 #: Table name -> file stem; the notebook and the W&B export use the same names.
-TABLES: tuple[str, ...] = ("scores", "estimates", "tests", "improvement", "profile", "counts", "runs", "secondary")
+TABLES: tuple[str, ...] = (
+    "scores", "estimates", "tests", "improvement", "profile", "counts", "runs", "secondary",
+    "efficiency", "efficiency_scores",
+)
 
 
 def frames(analysis: Analysis) -> dict[str, pd.DataFrame]:
@@ -37,6 +40,9 @@ def frames(analysis: Analysis) -> dict[str, pd.DataFrame]:
                         {"method": m, "tau": res.profile.taus, "point": p, "lower": lo, "upper": hi, "comparison": name}
                     )
                 )
+    for name, curve in analysis.efficiency.items():
+        parts["efficiency"].append(curve.curves().assign(comparison=name))
+        parts["efficiency_scores"].append(curve.scores.assign(comparison=name))
     out = {k: (pd.concat(v, ignore_index=True) if v else pd.DataFrame()) for k, v in parts.items()}
     out["runs"] = analysis.runs
     out["secondary"] = analysis.secondary
@@ -56,6 +62,7 @@ def settings(analysis: Analysis) -> dict[str, Any]:
                 "notes": res.notes,
                 "missing": res.matrix.missing.lines(),
                 "higher_is_better": res.matrix.higher_is_better,
+                "efficiency": analysis.efficiency[name].summary() if name in analysis.efficiency else None,
             }
             for name, res in analysis.results.items()
         },

@@ -13,6 +13,7 @@ from matplotlib.figure import Figure
 from runlab import plots
 from runlab.errors import InputError
 from runlab.reports._analysis import Analysis
+from runlab.reports._efficiency import Efficiency
 from runlab.stats.frame import CompareResult
 
 
@@ -24,6 +25,11 @@ class NamedFigure:
     title: str
     comparison: str
     figure: Figure
+
+    @property
+    def kind(self) -> str:
+        """What the figure shows (``intervals``, ``profile``, ``efficiency`` ...): the key after ``<n>_``."""
+        return self.key.split("_", 1)[1]
 
     def png(self, dpi: int = 100) -> bytes:
         buf = io.BytesIO()
@@ -80,7 +86,22 @@ def report_figures(analysis: Analysis) -> list[NamedFigure]:
     with style(vis.style):
         for i, (name, res) in enumerate(analysis.results.items()):
             figs += comparison_figures(i, name, res, vis.color_palette)
+            curve = analysis.efficiency.get(name)
+            if curve is not None:
+                figs.append(efficiency_figure(i, name, res, curve, vis.color_palette))
     return figs
+
+
+def efficiency_figure(index: int, name: str, res: CompareResult, curve: Efficiency, palette_name: str) -> NamedFigure:
+    """The aggregate along training per method with its CI band (key ``<n>_efficiency``)."""
+    colors = plots.palette(res.matrix.methods, palette_name)
+    what = "normalised score" if res.matrix.normalize else str(res.matrix.metric)
+    conf = res.settings["confidence"]
+    fig = plots.plot_sample_efficiency(
+        curve.x, curve.points, curve.intervals, colors=colors, xlabel=curve.x_axis, ylabel=f"{curve.aggregate} of {what}"
+    )
+    fig.axes[0].set_title(f"{curve.aggregate} with {conf:.0%} CI bands", fontsize="medium")
+    return NamedFigure(f"{index}_efficiency", "Sample efficiency", name, fig)
 
 
 def worst_cases(res: CompareResult) -> list[tuple[str, str, float]]:

@@ -46,9 +46,11 @@ def export_to_wandb(analysis: Analysis, figs: list[NamedFigure], out_dir: Path) 
         payload: dict[str, object] = {}
         for i, name in enumerate(analysis.results):
             prefix = f"{i}_{_key(name)}"
-            for table in ("estimates", "tests", "improvement"):
+            for table in ("estimates", "tests", "improvement", "efficiency"):
                 frame = tables[table]
                 sub = frame[frame["comparison"] == name] if len(frame) else frame
+                if table == "efficiency" and sub.empty:
+                    continue
                 payload[f"{prefix}/{table}"] = wandb.Table(dataframe=sub.reset_index(drop=True))
         payload["runs"] = wandb.Table(dataframe=analysis.runs.astype({"created_at": str}))
         for f in figs:
