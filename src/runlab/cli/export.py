@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from runlab.cli._common import cli_errors, console, home
+from runlab.cli._checks import require_metrics, require_x_axis
+from runlab.cli._common import cli_errors, console, open_warehouse
 from runlab.cli._render import split_values
 
 export_app = typer.Typer(help="Export history, runs or tidy frames to CSV/Parquet.", no_args_is_help=True)
@@ -20,13 +21,25 @@ MetricsOpt = Annotated[
 ]
 
 
+def _check_out(out: Path) -> None:
+    """Refuse an unusable output path before any work: wrong suffix, or a folder where a file must go."""
+    from runlab.errors import InputError
+
+    if out.suffix.lower() not in (".csv", ".parquet"):
+        raise InputError(f"--out must end in .csv or .parquet, got {out.name!r}",
+                         hint=f"e.g. --out {out.with_suffix('.parquet')}")
+    if out.is_dir():
+        raise InputError(f"--out {out} is a folder", hint="name a file inside it, e.g. --out "
+                         f"{out / ('export' + out.suffix)}")
+
+
 @export_app.command("history")
 def export_history_cmd(out: OutOpt, runs: RunsOpt = None, metrics: MetricsOpt = None) -> None:
     """Long-form history: run_id, run_name, step, metric, value."""
     from runlab.frames import export_history
-    from runlab.warehouse import Warehouse
-
-    with cli_errors(), Warehouse.open(home(), read_only=True) as wh:
+    with cli_errors(), open_warehouse() as wh:
+        _check_out(out)
+        require_metrics(wh, split_values(metrics), wh.resolve_runs(runs or None))
         n = export_history(wh, out, runs=runs or None, metrics=split_values(metrics) or None)
     console.print(Text(f"wrote {n} row(s) to {out}"))
 
@@ -35,9 +48,8 @@ def export_history_cmd(out: OutOpt, runs: RunsOpt = None, metrics: MetricsOpt = 
 def export_runs_cmd(out: OutOpt, runs: RunsOpt = None) -> None:
     """One row per run: metadata, config.<path> columns, summary.<key> columns, label.<key> columns."""
     from runlab.frames import export_runs
-    from runlab.warehouse import Warehouse
-
-    with cli_errors(), Warehouse.open(home(), read_only=True) as wh:
+    with cli_errors(), open_warehouse() as wh:
+        _check_out(out)
         n = export_runs(wh, out, runs=runs or None)
     console.print(Text(f"wrote {n} run(s) to {out}"))
 
@@ -57,9 +69,11 @@ def export_frame_cmd(
 ) -> None:
     """The tidy frame (run_id, run_name, task, step, metrics, config params, labels)."""
     from runlab.frames import export_frame, tidy_frame
-    from runlab.warehouse import Warehouse
-
-    with cli_errors(), Warehouse.open(home(), read_only=True) as wh:
+    with cli_errors(), open_warehouse() as wh:
+        _check_out(out)
+        ids = wh.resolve_runs(runs or None)
+        require_metrics(wh, split_values(metrics), ids)
+        require_x_axis(wh, x_axis, ids)
         frame = tidy_frame(wh, runs or None, split_values(metrics) or None,
                            config_params=split_values(config_params), x_axis=x_axis, task=task,
                            min_step=min_step, interpolation=interpolation, grid=grid, downsample=downsample)

@@ -13,7 +13,7 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from runlab.cli._common import STATE, cli_errors, console, err_console, home
+from runlab.cli._common import STATE, cli_errors, console, err_console, open_warehouse
 
 
 def ingest(
@@ -23,9 +23,11 @@ def ingest(
     """Ingest W&B offline run folders into the warehouse."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from runlab.warehouse import Warehouse, ingest_offline
+    from runlab.warehouse import ingest_offline
 
-    with cli_errors(), Warehouse.open(home()) as wh:
+    with cli_errors():
+        _check_paths(paths)
+    with cli_errors(), open_warehouse(read_only=False, create=True) as wh:
         progress = Progress(TextColumn("ingest"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                             TextColumn("{task.description}"), console=err_console, transient=True,
                             disable=not err_console.is_terminal)
@@ -39,6 +41,17 @@ def ingest(
     _print_summary(summary)
     if not summary.ok:
         raise typer.Exit(1)
+
+
+def _check_paths(paths: list[Path]) -> None:
+    """A mistyped path stops the command before the warehouse is touched: nothing to resume, nothing lost."""
+    from runlab.errors import InputError
+
+    missing = [p for p in paths if not p.expanduser().exists()]
+    if missing:
+        shown = ", ".join(str(p) for p in missing)
+        raise InputError(f"no such file or folder: {shown}",
+                         hint="check the spelling; pass a wandb/ folder, an offline-run-* folder or a run-<id>.wandb file")
 
 
 def _print_summary(summary: object) -> None:

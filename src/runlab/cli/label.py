@@ -9,11 +9,14 @@ import sys
 from typing import Annotated
 
 import typer
-from rich.table import Table
+from rich import box
+from rich.table import Column, Table
 from rich.text import Text
 
-from runlab.cli._common import cli_errors, console, home
+from runlab.cli._checks import require_config_path
+from runlab.cli._common import cli_errors, console, err_console, open_warehouse
 from runlab.cli._render import text
+from runlab.errors import NotFoundError
 
 label_app = typer.Typer(help="Label runs for grouping (manual > function > pattern > config).",
                         no_args_is_help=True)
@@ -28,9 +31,8 @@ def label_config(
 ) -> None:
     """Label every run with its config value at PATH."""
     from runlab.labels import RunLabeler
-    from runlab.warehouse import Warehouse
-
-    with cli_errors(), Warehouse.open(home()) as wh:
+    with cli_errors(), open_warehouse(read_only=False) as wh:
+        require_config_path(wh, path)
         labeler = RunLabeler().add_config_rule(path, label_column=column)
         frame = labeler.apply(wh)
         col = column or path.rsplit(".", 1)[-1]
@@ -46,15 +48,16 @@ def label_pattern(
 ) -> None:
     """Label runs whose name matches PATTERN."""
     from runlab.labels import RunLabeler
-    from runlab.warehouse import Warehouse
-
-    with cli_errors(), Warehouse.open(home()) as wh:
+    with cli_errors(), open_warehouse(read_only=False) as wh:
         labeler = RunLabeler().add_pattern_rule(pattern, label=label, column=column)
         per_origin = labeler.compute(wh)
         # Only this rule: add its labels without removing earlier pattern labels of the column.
         matched = per_origin["pattern"]
-        if matched:
-            wh.set_labels(matched, origin="pattern")
+        if not matched:
+            raise NotFoundError(f"no run name matches {pattern!r}",
+                                hint="globs must match the whole name ('*_baseline'); regexes start with 're:'; "
+                                "see the names with `runlab runs list`")
+        wh.set_labels(matched, origin="pattern")
     console.print(Text(f"labelled {len(matched)} run(s) {column}={label!r}"))
 
 
@@ -65,9 +68,7 @@ def label_set(
     column: ColumnOpt = "label",
 ) -> None:
     """Set a manual label on one run (wins over every rule)."""
-    from runlab.warehouse import Warehouse
-
-    with cli_errors(), Warehouse.open(home()) as wh:
+    with cli_errors(), open_warehouse(read_only=False) as wh:
         run_id = wh.resolve_run(run)
         wh.set_labels({run_id: {column: label or None}}, origin="manual")
     console.print(Text(f"{run_id}: {column}={label!r}" if label else f"{run_id}: removed manual {column}"))
@@ -81,9 +82,7 @@ def label_list(
     """List labels with their origin."""
     import json
 
-    from runlab.warehouse import Warehouse
-
-    with cli_errors(), Warehouse.open(home(), read_only=True) as wh:
+    with cli_errors(), open_warehouse() as wh:
         lab = wh.labels(all_origins=all_origins)
         names = dict(wh.run_index())
     rows = [
@@ -107,17 +106,18 @@ def label_interactive(
     unlabelled: Annotated[bool, typer.Option("--unlabelled", help="Only runs without this label.")] = False,
 ) -> None:
     """Show the runs, then ask for a label per run (Enter keeps, '-' removes; works with piped input)."""
-    from runlab.warehouse import Warehouse
+    from runlab.warehouse._resolve import short_id
 
-    with cli_errors(), Warehouse.open(home()) as wh:
+    with cli_errors(), open_warehouse(read_only=False) as wh:
         ids = wh.resolve_runs(runs)
         frame = wh.runs(ids)
         lab = wh.labels(ids)
         current = {r: v for r, k, v in zip(lab["run_id"], lab["key"], lab["value"], strict=True) if k == column}
         rows = [r for r in frame.to_dict("records") if not (unlabelled and r["run_id"] in current)]
-        table = Table("#", "name", "run id", "group", "state", f"{column} (now)", title="runs to label")
+        table = Table("#", Column("name", no_wrap=True), Column("id", no_wrap=True), "state",
+                      f"{column} (now)", title="runs to label", title_justify="left", box=box.SIMPLE_HEAD)
         for i, r in enumerate(rows, start=1):
-            table.add_row(text(i), text(r["name"]), text(r["run_id"]), text(r["group"]), text(r["state"]),
+            table.add_row(text(i), text(r["name"]), text(short_id(r["run_id"])), text(r["state"]),
                           text(current.get(r["run_id"], "")))
         console.print(table)
         changes: dict[str, dict[str, str | None]] = {}
@@ -130,8 +130,13 @@ def label_interactive(
             line = sys.stdin.readline()
             if not line:  # end of input: keep what was entered so far
                 console.print()
+                if i <= len(rows):
+                    err_console.print(Text(f"input ended after {i - 1} of {len(rows)} run(s); "
+                                           "the others keep their labels"))
                 break
             answer = line.rstrip("\r\n").strip()
+            if not sys.stdin.isatty():  # piped answers are not echoed by a terminal: show them
+                console.print(Text(answer or "(kept)"))
             if answer == "-":
                 changes[r["run_id"]] = {column: None}
             elif answer:

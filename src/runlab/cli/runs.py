@@ -6,11 +6,12 @@ import json
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.pretty import Pretty
 from rich.table import Table
 from rich.text import Text
 
-from runlab.cli._common import cli_errors, console, home
+from runlab.cli._common import cli_errors, console, open_warehouse
 from runlab.cli._render import text
 
 runs_app = typer.Typer(help="List and inspect runs in the warehouse.", no_args_is_help=True)
@@ -41,11 +42,12 @@ def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
 def list_runs(
     refs: Annotated[list[str] | None, typer.Argument(help="Run ids, names or globs (default: all).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array (config and summary nested).")] = False,
+    wide: Annotated[
+        bool, typer.Option("--wide", "-w", help="Every column (full run id, group, tags); long values wrap.")
+    ] = False,
 ) -> None:
-    """List runs (name, id, group, state, steps, tags)."""
-    from runlab.warehouse import Warehouse
-
-    with cli_errors(), Warehouse.open(home(), read_only=True) as wh:
+    """List runs: name, short id, state, steps, labels, tags (--wide: full id and group; --json: all)."""
+    with cli_errors(), open_warehouse() as wh:
         ids = wh.resolve_runs(refs or None)
         frame = wh.runs(ids)
         labels = wh.labels(ids)
@@ -61,21 +63,61 @@ def list_runs(
             items.append(item)
         typer.echo(json.dumps(items, ensure_ascii=False, indent=2))
         return
-    table = Table("name", "run id", "group", "state", "steps", "tags", "labels", title=f"{len(rows)} run(s)")
+    if not rows:
+        console.print(Text("no runs in this warehouse yet: add some with `runlab ingest wandb/` "
+                           "or `runlab fetch ENTITY/PROJECT`" if not refs else "no runs selected"))
+        return
+    table = _runs_table(rows, per_run, wide=wide)
+    if wide:  # natural width: lines run past the terminal (for `less -S` or a file), nothing is cut
+        from rich.console import Console
+        from rich.measure import Measurement
+
+        width = Measurement.get(console, console.options.update_width(100_000), table).maximum
+        Console(width=max(width, console.width), no_color=console.no_color).print(table)
+    else:
+        console.print(table)
+
+
+def _steps(value: Any) -> str:
+    return "" if value is None or value != value else str(value)
+
+
+def _runs_table(rows: list[dict[str, Any]], per_run: dict[str, dict[str, str]], *, wide: bool) -> Table:
+    """The runs table. Compact by default so names and ids stay whole in an 80-column terminal.
+
+    Name and short id never wrap or shrink (they are what the user types next, into ``runs show``
+    or ``--runs``); the labels column folds instead. ``--wide`` shows every column and folds
+    long values rather than cutting them.
+    """
+    from runlab.warehouse._resolve import short_id
+
+    table = Table(title=f"{len(rows)} run(s)", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    if wide:
+        for name in ("name", "run id", "group", "state", "steps", "tags", "labels"):
+            table.add_column(name, no_wrap=True)
+    else:
+        longest_name = max(len(str(r["name"] or "")) for r in rows)
+        longest_id = max(len(short_id(r["run_id"])) for r in rows)
+        table.add_column("name", no_wrap=True, min_width=min(max(longest_name, 4), 48))
+        table.add_column("id", no_wrap=True, min_width=min(max(longest_id, 2), 24))
+        table.add_column("state", no_wrap=True)
+        table.add_column("steps", justify="right", no_wrap=True)
+        table.add_column("labels; tags", overflow="fold")
     for row in rows:
-        steps = "" if row["max_step"] is None or row["max_step"] != row["max_step"] else str(row["max_step"])
         labs = ", ".join(f"{k}={v}" for k, v in per_run.get(row["run_id"], {}).items())
-        table.add_row(text(row["name"]), text(row["run_id"]), text(row["group"]), text(row["state"]),
-                      text(steps), text(row["tags"]), text(labs))
-    console.print(table)
+        if wide:
+            table.add_row(text(row["name"]), text(row["run_id"]), text(row["group"]), text(row["state"]),
+                          text(_steps(row["max_step"])), text(row["tags"]), text(labs))
+        else:
+            table.add_row(text(row["name"]), text(short_id(row["run_id"])), text(row["state"]),
+                          text(_steps(row["max_step"])), text("; ".join(filter(None, [labs, text(row["tags"]).plain]))))
+    return table
 
 
 @runs_app.command("show")
 def show_run(run: Annotated[str, typer.Argument(help="Run id, short id, or unique name.")]) -> None:
     """Show one run: metadata, labels, config, summary, metrics, artifacts."""
-    from runlab.warehouse import Warehouse
-
-    with cli_errors(), Warehouse.open(home(), read_only=True) as wh:
+    with cli_errors(), open_warehouse() as wh:
         info = wh.get_run(run)
         metrics = wh.metric_names([info["run_id"]])
         artifacts = wh.artifacts([info["run_id"]])

@@ -8,6 +8,7 @@ way the catalog describes a complete, consistent previous or new state.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -50,6 +51,15 @@ class Stored:
     parts: list[tuple[int, str]]
     """(seq, relative path) of each history part."""
     artifact_dirs: list[str]
+
+
+def rollback(con: duckdb.DuckDBPyConnection) -> None:
+    """Roll back, unless the transaction already ended (committed just before an interrupt, or
+    aborted by DuckDB itself): the error being handled must surface, not "no transaction is active"."""
+    import duckdb
+
+    with contextlib.suppress(duckdb.TransactionException):
+        con.execute("ROLLBACK")
 
 
 def stored(con: duckdb.DuckDBPyConnection, run_id: str) -> Stored | None:
@@ -186,10 +196,10 @@ class RunWriter:
                 self._insert_tables()
                 self.con.execute("COMMIT")
             except BaseException:
-                self.con.execute("ROLLBACK")
+                rollback(self.con)
                 raise
         except BaseException:
-            remove_quietly(self.new_files)
+            self._discard_new_files(fp)
             raise
         if prev is not None:
             remove_quietly([self.home / p for _, p in prev.parts])
@@ -238,10 +248,10 @@ class RunWriter:
                 self._insert_tables()
                 self.con.execute("COMMIT")
             except BaseException:
-                self.con.execute("ROLLBACK")
+                rollback(self.con)
                 raise
         except BaseException:
-            remove_quietly(self.new_files)
+            self._discard_new_files(fp)
             raise
         if compact:
             remove_quietly(old_files)
@@ -249,6 +259,22 @@ class RunWriter:
                             history_rows=total, new_rows=appended)
 
     # -- helpers ------------------------------------------------------------------------------
+    def _discard_new_files(self, fp: str) -> None:
+        """Remove this write's files unless the catalog already committed them.
+
+        Ctrl-C can land just after COMMIT returned: deleting the files then would leave the
+        catalog pointing at nothing. When in doubt the files stay; garbage collection on the
+        next open removes files that no catalog row references.
+        """
+        import duckdb
+
+        try:
+            now = stored(self.con, self.record.run_id)
+        except duckdb.Error:
+            return
+        if now is None or now.fingerprint != fp:
+            remove_quietly(self.new_files)
+
     def _read_parts(self, files: list[Path]) -> pa.Table:
         lst = ", ".join(sql_str(str(f)) for f in files)
         merged = self.con.sql(
