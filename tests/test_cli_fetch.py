@@ -73,6 +73,7 @@ def test_fetch_invalid_key_never_printed_or_written(
     assert res.exit_code == 1
     assert "rejected the API key" in res.output and "WANDB_API_KEY" in res.output
     assert bad_key not in res.output
+    assert not home.exists(), "a rejected key must not leave an empty warehouse behind"
     for f in home.rglob("*"):
         if f.is_file():
             assert bad_key.encode() not in f.read_bytes(), f

@@ -65,7 +65,8 @@ def scratch(home: Path, tmp_path: Path) -> Path:
 
 # -- the warehouse folder ---------------------------------------------------------------------------
 @pytest.mark.parametrize("args", [["runs", "list"], ["runs", "show", "x"], ["label", "list"],
-                                  ["label", "config", "trainer.algorithm"], ["export", "runs", "--out", "r.csv"]])
+                                  ["label", "config", "trainer.algorithm"], ["export", "runs", "--out", "r.csv"],
+                                  ["compare", "group_by=method"], ["report", "--out", "rep", "group_by=method"]])
 def test_missing_warehouse_is_an_error_and_creates_nothing(tmp_path: Path, args: list[str]) -> None:
     missing = tmp_path / "typo-home"
     res = cli(missing, *args)

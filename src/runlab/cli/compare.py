@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from runlab.cli._common import cli_errors, console, err_console, home
+from runlab.cli._common import cli_errors, console, err_console, open_warehouse
 
 if TYPE_CHECKING:
     from runlab.stats.frame import CompareResult
@@ -79,11 +79,10 @@ def register(app: typer.Typer) -> None:
         """
         with cli_errors():
             from runlab.reports import compare_matrix, load_config, matrix_for
-            from runlab.warehouse import Warehouse
 
             path, rest = _split(config, overrides)
             cfg = load_config(path, rest)
-            with Warehouse.open(home(), read_only=True) as wh:
+            with open_warehouse() as wh:
                 for metric in cfg.score_metrics():
                     res = compare_matrix(matrix_for(wh, cfg, metric), cfg)
                     print_result(metric or str(cfg.task_by), res)

@@ -112,6 +112,7 @@ def fetch(
             artifact_types=_split(artifact_types),
             artifact_max_bytes=int(artifact_max_mb * 1_000_000),
         )
+        collector.api()  # a missing or rejected API key fails here, before a warehouse is created
         with Warehouse.open(home()) as wh:
             result = collector.collect(wh, progress=not no_progress)
         if result.sweep is not None:

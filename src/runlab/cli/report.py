@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from runlab.cli._common import cli_errors, console, home
+from runlab.cli._common import cli_errors, console, open_warehouse
 
 
 def register(app: typer.Typer) -> None:
@@ -29,11 +29,10 @@ def register(app: typer.Typer) -> None:
         with cli_errors():
             from runlab.cli.compare import _split
             from runlab.reports import build_report, load_config
-            from runlab.warehouse import Warehouse
 
             path, rest = _split(config, overrides)
             cfg = load_config(path, rest)
-            with Warehouse.open(home(), read_only=True) as wh:
+            with open_warehouse() as wh:
                 files = build_report(wh, cfg, out, execute=not no_execute, to_wandb=to_wandb)
             console.print(f"HTML report: {files.html}", markup=False, highlight=False)
             if files.notebook:
