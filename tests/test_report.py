@@ -154,3 +154,21 @@ def test_wandb_export_offline_reads_back(home, tmp_path, monkeypatch):
     table = record.tables["0_overview_reward/estimates"]
     assert "estimate" in table["columns"] and len(table["data"]) == 9
     assert any(a.type == "dataset" for a in record.artifacts)
+
+
+def test_papermill_overrides_the_parameters_cell(report, tmp_path):
+    """The notebook is a papermill template: injected parameters run after the defaults, no errors."""
+    import papermill as pm
+
+    out = tmp_path / "rerun.ipynb"
+    pm.execute_notebook(
+        str(report.notebook), str(out), parameters={"REPS": 200, "SEED": 3},
+        cwd=str(report.notebook.parent), kernel_name="python3", progress_bar=False,
+    )
+    nb = nbformat.read(out, as_version=4)
+    tags = [c.metadata.get("tags", []) for c in nb.cells]
+    injected = next(i for i, t in enumerate(tags) if "injected-parameters" in t)
+    assert tags[injected - 1] == ["parameters"]
+    assert "REPS = 200" in nb.cells[injected].source and "SEED = 3" in nb.cells[injected].source
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    assert not errors
