@@ -43,12 +43,20 @@ def demo(
         progress.update(task, completed=8, description="done")
     table = Table(title="runlab demo: where to look", show_lines=False)
     table.add_column("what")
-    table.add_column("where")
+    table.add_column("where", overflow="fold")
     for label, path in result.outputs.items():
-        table.add_row(label, str(path))
+        table.add_row(label, _shown(path))
     console.print(table)
     console.print(f"finished in {sum(result.timings.values()):.0f} s; per step: "
                   + ", ".join(f"{k} {v:.0f}s" for k, v in result.timings.items()), highlight=False)
+
+
+def _shown(path: Path) -> str:
+    """A path relative to the working directory when it lies below it (shorter, still copyable)."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def register(app: typer.Typer) -> None:

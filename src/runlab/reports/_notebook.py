@@ -239,6 +239,8 @@ def write_notebook(
     path: Path, title: str, *, reps: int, seed: int, confidence: float, execute: bool = True, timeout: int = 600
 ) -> Path:
     """Write the notebook next to its ``data/`` directory and (by default) execute it in place."""
+    import subprocess
+
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
@@ -250,7 +252,9 @@ def write_notebook(
             nb, kernel_name=KERNEL, timeout=timeout, resources={"metadata": {"path": str(path.parent)}}
         )
         try:
-            client.execute()
+            # The kernel's own stderr is chatter (e.g. ipykernel's TCP-transport warning); cell errors
+            # come back through the messaging protocol and are reported below.
+            client.execute(stderr=subprocess.DEVNULL)
         except CellExecutionError as exc:
             nbformat.write(nb, path)
             raise RunlabError(
