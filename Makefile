@@ -32,10 +32,14 @@ test: install browser
 lint: install
 	$(BIN)/ruff check src tests benchmarks
 
+# Each script times runlab against an anchor in the same run; BENCHMARKS.md records the figures.
 bench: install
-	$(BIN)/python benchmarks/bench_ingest.py
-	$(BIN)/python benchmarks/bench_stats.py
-	$(BIN)/python benchmarks/bench_sweep.py
+	$(BIN)/python benchmarks/bench_ingest.py --repeat 3
+	$(BIN)/python benchmarks/bench_stats.py --rliable-fraction 0.05 --repeat 3
+	$(BIN)/python benchmarks/bench_frames.py --rows 2000000
+	$(BIN)/python benchmarks/bench_samples.py
+	$(BIN)/python benchmarks/bench_sweep_store.py 300
+	$(BIN)/python benchmarks/bench_sweep.py --quick
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache
