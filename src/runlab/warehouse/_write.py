@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -178,15 +179,14 @@ class RunWriter:
     # -- full replace -------------------------------------------------------------------------
     def _replace(self, prev: Stored | None, history: pa.Table, fp: str, mh: str) -> UpsertResult:
         rec = self.record
-        try:
+        with self._discarding_on_failure(fp):
             part_rows = self._write_part(history, seq=0, carry={}) if history.num_rows else []
             art_paths, art_dir = copy_artifacts(self.home, rec.run_id, rec.artifacts)
             if art_dir is not None:
                 self.new_files.append(art_dir)
             stats = metric_stats(history)
             max_step = max((s[3] for s in stats.values()), default=None)
-            self.con.execute("BEGIN TRANSACTION")
-            try:
+            with self._transaction():
                 for table in ("runs", "history_parts", "metrics", "artifacts", "run_tables"):
                     self.con.execute(f"DELETE FROM {table} WHERE run_id = ?", [rec.run_id])
                 self._insert_run(fp, mh, max_step, history.num_rows)
@@ -194,13 +194,6 @@ class RunWriter:
                 self._insert_metrics(stats)
                 self._insert_artifacts(art_paths)
                 self._insert_tables()
-                self.con.execute("COMMIT")
-            except BaseException:
-                rollback(self.con)
-                raise
-        except BaseException:
-            self._discard_new_files(fp)
-            raise
         if prev is not None:
             remove_quietly([self.home / p for _, p in prev.parts])
             remove_quietly({(self.home / a).parent for a in prev.artifact_dirs})
@@ -218,7 +211,7 @@ class RunWriter:
         appended = history.num_rows
         old_files = [self.home / p for _, p in prev.parts]
         compact = history.num_rows > 0 and len(prev.parts) + 1 > MAX_PARTS
-        try:
+        with self._discarding_on_failure(fp):
             if compact:
                 merged = self._read_parts(old_files)
                 history = pa.concat_tables([merged, history])
@@ -229,8 +222,7 @@ class RunWriter:
             else:
                 part_rows = []
             stats = metric_stats(history)
-            self.con.execute("BEGIN TRANSACTION")
-            try:
+            with self._transaction():
                 if compact:
                     self.con.execute("DELETE FROM history_parts WHERE run_id = ?", [rec.run_id])
                     self.con.execute("DELETE FROM metrics WHERE run_id = ?", [rec.run_id])
@@ -246,19 +238,32 @@ class RunWriter:
                 self._insert_parts(part_rows)
                 self._insert_metrics(stats)
                 self._insert_tables()
-                self.con.execute("COMMIT")
-            except BaseException:
-                rollback(self.con)
-                raise
-        except BaseException:
-            self._discard_new_files(fp)
-            raise
         if compact:
             remove_quietly(old_files)
         return UpsertResult(run_id=rec.run_id, status="appended", fingerprint=fp,
                             history_rows=total, new_rows=appended)
 
     # -- helpers ------------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """One catalog transaction: committed when the block ends, rolled back if it raises."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            yield
+            self.con.execute("COMMIT")
+        except BaseException:
+            rollback(self.con)
+            raise
+
+    @contextlib.contextmanager
+    def _discarding_on_failure(self, fp: str) -> Iterator[None]:
+        """Files written inside the block are removed if anything in it fails (see below)."""
+        try:
+            yield
+        except BaseException:
+            self._discard_new_files(fp)
+            raise
+
     def _discard_new_files(self, fp: str) -> None:
         """Remove this write's files unless the catalog already committed them.
 
