@@ -134,7 +134,7 @@ def _build(wh: Warehouse, config: CompareConfig, res: CompareResult) -> Efficien
         )
     notes += _cut_notes(se.x_axis, firsts, lasts, lo, hi)
     grid = np.linspace(lo, hi, se.points)
-    center, span = _affine(matrix, res.tasks, config)
+    center, span = _affine(matrix, res.tasks)
     score_dict: dict[str, np.ndarray] = {}
     rows = []
     for m, by_task in kept.items():
@@ -254,28 +254,14 @@ def _cut_notes(x_axis: str, firsts: np.ndarray, lasts: np.ndarray, lo: float, hi
     return notes
 
 
-def _affine(matrix: ScoreMatrix, tasks: list[str], config: CompareConfig) -> tuple[np.ndarray, np.ndarray]:
-    """Per-task (centre, span) with ``normalised = (raw - centre) / span``, as the comparison used.
-
-    Centre and span come from the comparison's own reduced scores (all of its runs), so a curve
-    value equal to a run's reduced score lands on that run's normalised score.
-    """
-    k = len(tasks)
-    if matrix.normalize is None or matrix.raw_scores is None:
-        return np.zeros(k), np.ones(k)
-    sign = 1.0 if matrix.direction == "maximize" else -1.0
-    if matrix.normalize == "optimal":
-        optimal, random = config.optimal_scores or {}, config.random_scores or {}
-        lo = np.array([float(random.get(t, 0.0)) for t in tasks])
-        return lo, np.array([float(optimal[t]) for t in tasks]) - lo
+def _affine(matrix: ScoreMatrix, tasks: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Per-task (centre, span) with ``normalised = (raw - centre) / span``: the comparison's own
+    normalisation, so a curve value equal to a run's reduced score lands on its normalised score."""
+    if matrix.affine is None:
+        return np.zeros(len(tasks)), np.ones(len(tasks))
     cols = [matrix.tasks.index(t) for t in tasks]
-    stacked = np.vstack(list(matrix.raw_scores.values()))[:, cols]
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        if matrix.normalize == "minmax":
-            mn, mx = np.nanmin(stacked, axis=0), np.nanmax(stacked, axis=0)
-            return (mn, mx - mn) if sign > 0 else (mx, mn - mx)
-        return np.nanmean(stacked, axis=0), sign * np.nanstd(stacked, axis=0, ddof=1)
+    center, span = matrix.affine
+    return center[cols], span[cols]
 
 
 def _statistic(aggregate: str, trim: float) -> tuple[Any, str]:

@@ -119,6 +119,9 @@ class ScoreMatrix:
     """run_id -> display name (data, never markup)."""
     raw_scores: dict[str, np.ndarray] | None = None
     """Scores before normalisation (None when not normalised)."""
+    affine: tuple[np.ndarray, np.ndarray] | None = None
+    """Per-task ``(centre, span)`` of the normalisation, ``normalised = (raw - centre) / span``
+    (None when not normalised); other views of the same runs (e.g. curves) reuse it."""
 
     @property
     def methods(self) -> list[str]:
@@ -481,10 +484,11 @@ def _assemble(
     tasks = sorted(reduced["task"].unique(), key=str)
     scores, ids = _to_arrays(reduced, methods, tasks)
     counts = pd.DataFrame([np.isfinite(scores[m]).sum(axis=0) for m in methods], index=methods, columns=tasks)
-    raw = None
+    raw = affine = None
     if normalize is not None:
         raw = scores
-        scores = _normalise(scores, tasks, normalize, direction, optimal_scores, random_scores)
+        affine = _normalisation(scores, tasks, normalize, direction, optimal_scores, random_scores)
+        scores = {m: (s - affine[0]) / affine[1] for m, s in scores.items()}
     missing = MissingReport(
         counts=counts,
         runs_without_group=meta.without_group,
@@ -505,6 +509,7 @@ def _assemble(
         normalize=normalize,
         run_names={r: meta.names.get(r, "") for r in scored},
         raw_scores=raw,
+        affine=affine,
     )
 
 
@@ -550,15 +555,15 @@ def _to_arrays(
     return scores, ids
 
 
-def _normalise(
+def _normalisation(
     scores: dict[str, np.ndarray],
     tasks: list[str],
     kind: str,
     direction: str,
     optimal: Mapping[str, float] | None,
     random: Mapping[str, float] | None,
-) -> dict[str, np.ndarray]:
-    """Per-task normalisation over all methods' runs, oriented so that higher is better."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per-task ``(centre, span)`` over all methods' runs, oriented so that higher is better."""
     stacked = np.vstack(list(scores.values()))  # (all rows, tasks), NaN-padded
     sign = 1.0 if direction == "maximize" else -1.0
     if kind == "optimal":
@@ -581,7 +586,7 @@ def _normalise(
         bad = [t for t, s in zip(tasks, span, strict=True) if s == 0 or not np.isfinite(s)]
         if bad:
             raise InputError(f"optimal and random scores must differ, but are equal for task(s) {bad}")
-        return {m: (s - lo) / span for m, s in scores.items()}
+        return lo, span
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         if kind == "minmax":
@@ -603,7 +608,7 @@ def _normalise(
             "equal (or there is a single run)",
             hint="use normalize=None, or normalize='optimal' with optimal_scores",
         )
-    return {m: (s - center) / span for m, s in scores.items()}
+    return center, span
 
 
 # --------------------------------------------------------------------------------------------
