@@ -10,7 +10,7 @@ from runlab import stats
 from runlab.cli.app import app
 from runlab.errors import InputError
 from runlab.reports import load_config
-from runlab.stats.frame import compare, from_score_dict
+from runlab.compare import compare, from_score_dict
 from test_report_fixtures import config_task_runs, write
 
 

@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 
 from runlab import plots
 from runlab.errors import InputError
-from runlab.stats.frame import compare
+from runlab.compare import compare
 
 HOSTILE = "<script>$x$</script>\nname"
 

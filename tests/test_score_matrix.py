@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from runlab.errors import InputError
-from runlab.stats.frame import IncompleteDataWarning, compare, from_score_dict, score_matrix
+from runlab.compare import IncompleteDataWarning, compare, from_score_dict, score_matrix
 from runlab.warehouse import Warehouse
 from test_report_fixtures import config_task_runs, run, write
 
@@ -193,3 +193,28 @@ def test_row_order_of_the_frame_does_not_matter(order, finals):
     for method in a.scores:
         np.testing.assert_array_equal(a.scores[method], b.scores[method])
         np.testing.assert_array_equal(a.run_ids[method], b.run_ids[method])
+
+
+def test_one_vocabulary_zscore_and_corrections_agree_across_layers() -> None:
+    """``normalize_score_dict("zscore")`` and ``score_matrix(normalize="zscore")`` give the same
+    numbers, and ``bh`` is accepted by ``compare`` as by ``pairwise_tests``."""
+    import pandas as pd
+
+    from runlab import stats
+    from runlab.compare import compare, score_matrix
+
+    rng = np.random.default_rng(3)
+    rows = [
+        {"run_id": f"{m}{i}", "step": 0, "reward": float(v), "method": m, "task": "t"}
+        for m in ("a", "b") for i, v in enumerate(rng.normal(size=5) + (m == "b"))
+    ]
+    frame = pd.DataFrame(rows)
+    m = score_matrix(frame, "reward", group_by="method", normalize="zscore")
+    raw = {k: v for k, v in m.raw_scores.items()}
+    z = stats.normalize_score_dict(raw, "zscore")
+    for k in raw:
+        np.testing.assert_allclose(m.scores[k], z[k], rtol=1e-12)
+    res = compare(m, reps=50, tests=("welch_t",), correction="bh", profile_points=0)
+    direct = stats.pairwise_tests(m.oriented(res.score_dict), test="welch_t", correction="fdr_bh")
+    assert res.tests["p_adjusted"].tolist() == [r.pvalue_adjusted for r in direct]
+    assert res.settings["correction"] == "fdr_bh"

@@ -100,14 +100,16 @@ def test_normalisation_minmax_zscore_reference_and_direction() -> None:
     z = stats.normalize_score_dict(data, "zscore")
     pooled = np.concatenate([z["a"], z["b"]])
     np.testing.assert_allclose(pooled.mean(axis=0), 0.0, atol=1e-12)
-    np.testing.assert_allclose(pooled.std(axis=0), 1.0)
+    np.testing.assert_allclose(pooled.std(axis=0, ddof=1), 1.0)  # sample std, as score_matrix
     ref = stats.normalize_scores(
-        data["a"], "reference", random_scores=[0.0, 10.0], optimal_scores=[4.0, 30.0]
+        data["a"], "optimal", random_scores=[0.0, 10.0], optimal_scores=[4.0, 30.0]
     )
+    alias = stats.normalize_scores(data["a"], "reference", random_scores=[0.0, 10.0], optimal_scores=[4.0, 30.0])
+    np.testing.assert_array_equal(ref, alias)
     np.testing.assert_allclose(ref, [[0.0, 0.0], [0.5, 1.0]])
     # minimising: lower is better, so random is above optimal and 1 still means optimal
     cost = stats.normalize_scores(
-        np.array([[5.0], [1.0]]), "reference", direction="minimize", random_scores=[9.0], optimal_scores=[1.0]
+        np.array([[5.0], [1.0]]), "optimal", direction="minimize", random_scores=[9.0], optimal_scores=[1.0]
     )
     np.testing.assert_allclose(cost, [[0.5], [1.0]])
     np.testing.assert_allclose(stats.orient(data["a"], "minimize"), -data["a"])
@@ -118,7 +120,7 @@ def test_normalisation_minmax_zscore_reference_and_direction() -> None:
     [
         ({"method": "minmax", "scores": np.ones((3, 2))}, "same score in every run"),
         ({"method": "rank"}, "method must be one of"),
-        ({"method": "reference", "random_scores": [0.0, 0.0]}, "optimal_scores is required"),
+        ({"method": "optimal", "random_scores": [0.0, 0.0]}, "optimal_scores is required"),
         (
             {"method": "reference", "random_scores": [0.0], "optimal_scores": [1.0]},
             "must hold 2 finite values",

@@ -6,6 +6,9 @@ without a traceback (``--debug`` shows it). Library callers catch the specific c
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Sequence
+
 
 class RunlabError(Exception):
     """Base class: ``message`` names the thing and the problem, ``hint`` says how to fix it."""
@@ -52,3 +55,14 @@ __all__ = [
     "WandbAuthError",
     "WarehouseError",
 ]
+
+
+def closest(text: str, candidates: Sequence[str], n: int = 3) -> list[str]:
+    """Up to ``n`` candidates that look like ``text``, for the 'did you mean' of an error's hint."""
+    return difflib.get_close_matches(text, list(dict.fromkeys(candidates)), n=n, cutoff=0.5)
+
+
+def did_you_mean(text: str, candidates: Sequence[str], fallback: str | None = None) -> str | None:
+    """``did you mean: 'a', 'b'`` for the closest candidates, else ``fallback``."""
+    near = closest(text, candidates)
+    return f"did you mean: {', '.join(map(repr, near))}" if near else fallback

@@ -25,9 +25,9 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from runlab.configpath import config_value
 from runlab.errors import InputError
-from runlab.frames._config import config_value
-from runlab.warehouse._resolve import glob_match
+from runlab.warehouse.helpers import glob_match
 
 if TYPE_CHECKING:
     from runlab.warehouse import Warehouse

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 
 def _did_you_mean(text: str, candidates: Sequence[str], fallback: str) -> str:
-    from runlab.warehouse._resolve import closest
+    from runlab.errors import closest
 
     near = closest(text, candidates)
     return f"did you mean: {', '.join(repr(s) for s in near)}" if near else fallback
@@ -24,7 +24,7 @@ def _did_you_mean(text: str, candidates: Sequence[str], fallback: str) -> str:
 
 def require_metrics(wh: Warehouse, patterns: Sequence[str], run_ids: Sequence[str] | None) -> None:
     """Every metric name or glob in ``patterns`` must match a metric logged by the selected runs."""
-    from runlab.warehouse._resolve import is_glob, match_metrics
+    from runlab.warehouse.helpers import is_glob, match_metrics
 
     names = wh.metric_names(run_ids)["metric"].unique().tolist()
     known = set(names)
@@ -39,7 +39,7 @@ def require_metrics(wh: Warehouse, patterns: Sequence[str], run_ids: Sequence[st
 
 def require_config_path(wh: Warehouse, path: str, run_ids: Sequence[str] | None = None) -> None:
     """Some selected run must have a value at the dotted config ``path``."""
-    from runlab.frames import config_value, flatten
+    from runlab.configpath import config_value, flatten
 
     configs = wh.runs(run_ids)["config"].tolist()
     missing = object()

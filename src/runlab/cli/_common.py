@@ -68,7 +68,7 @@ def open_warehouse(*, read_only: bool = True, create: bool = False) -> Warehouse
     ``--home``: they say there is no warehouse there and how to make one instead.
     """
     from runlab.warehouse import Warehouse
-    from runlab.warehouse._layout import CATALOG
+    from runlab.warehouse.helpers import CATALOG
 
     root = home()
     if root.exists() and not root.is_dir():

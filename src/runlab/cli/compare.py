@@ -10,7 +10,7 @@ import typer
 from runlab.cli._common import cli_errors, console, err_console, open_warehouse
 
 if TYPE_CHECKING:
-    from runlab.stats.frame import CompareResult
+    from runlab.compare import CompareResult
 
 
 def _split(config: str | None, overrides: list[str] | None) -> tuple[Path | None, list[str]]:

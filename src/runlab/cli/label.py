@@ -106,7 +106,7 @@ def label_interactive(
     unlabelled: Annotated[bool, typer.Option("--unlabelled", help="Only runs without this label.")] = False,
 ) -> None:
     """Show the runs, then ask for a label per run (Enter keeps, '-' removes; works with piped input)."""
-    from runlab.warehouse._resolve import short_id
+    from runlab.warehouse.helpers import short_id
 
     with cli_errors(), open_warehouse(read_only=False) as wh:
         ids = wh.resolve_runs(runs)

@@ -23,7 +23,7 @@ JSON_FIELDS = ["run_id", "name", "source", "entity", "project", "group", "job_ty
 def _jsonable(row: dict[str, Any]) -> dict[str, Any]:
     import pandas as pd
 
-    from runlab.warehouse._codec import strict_json
+    from runlab.warehouse.helpers import strict_json
 
     out: dict[str, Any] = {}
     for key in JSON_FIELDS:
@@ -89,7 +89,7 @@ def _runs_table(rows: list[dict[str, Any]], per_run: dict[str, dict[str, str]], 
     or ``--runs``); the labels column folds instead. ``--wide`` shows every column and folds
     long values rather than cutting them.
     """
-    from runlab.warehouse._resolve import short_id
+    from runlab.warehouse.helpers import short_id
 
     table = Table(title=f"{len(rows)} run(s)", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     if wide:

@@ -4,7 +4,7 @@
 the result. :func:`export_history` / :func:`export_runs` / :func:`export_frame` write CSV or Parquet.
 """
 
-from runlab.frames._config import config_value, flatten
+from runlab.configpath import config_value, flatten
 from runlab.frames._export import export_frame, export_history, export_runs, runs_table
 from runlab.frames._lttb import lttb_indices
 from runlab.frames._report import MissingReport

@@ -14,10 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from runlab.configpath import flatten
 from runlab.errors import InputError
-from runlab.frames._config import flatten
-from runlab.warehouse._codec import one, sql_str
-from runlab.warehouse._layout import tmp_path_for
+from runlab.warehouse.helpers import one, sql_str, tmp_path_for
 
 if TYPE_CHECKING:
     from runlab.warehouse import Warehouse

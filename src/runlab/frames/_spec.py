@@ -56,6 +56,18 @@ class TaskSpec:
         """The compiled ``metric_regex`` (``None`` for config tasks)."""
         return self._compiled
 
+    def task_name(self, metric: str) -> str | None:
+        """The task a metric scores under ``metric_regex``, other named groups first
+        (``eval_cartpole/heavy`` -> ``cartpole/heavy``); None when the metric does not match."""
+        if self._compiled is None:
+            return None
+        hit = self._compiled.fullmatch(metric)
+        if hit is None:
+            return None
+        groups = hit.groupdict()
+        parts = [str(v) for k, v in groups.items() if k != "task" and v is not None]
+        return "/".join([*parts, str(groups["task"])])
+
     @classmethod
     def parse(cls, text: str) -> TaskSpec:
         """``config:sim.task`` or ``regex:eval_(?P<task>.+)``; a text with ``(?P<task>`` is a regex."""

@@ -8,9 +8,23 @@ asked) -> pivot to one column per metric.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
-from runlab.warehouse._codec import sql_str
+from runlab.warehouse.helpers import sql_str
+
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def rel(source: str) -> str:
+    """``source`` as a FROM item: a table name stays bare, a query becomes a parenthesised subquery.
+
+    Every stage takes either a registered table or the SQL of the stage before it. DuckDB 1.5+
+    rejects a parenthesised bare name (``FROM (t)``), so the two must be told apart here, once,
+    rather than by each caller.
+    """
+    text = source.strip()
+    return text if _IDENT.fullmatch(text) else f"({text})"
 
 
 def base_sql(history_sql: str, x_is_step: bool, mapping: str | None) -> str:
@@ -21,32 +35,32 @@ def base_sql(history_sql: str, x_is_step: bool, mapping: str | None) -> str:
     """
     x = "CAST(step AS DOUBLE)" if x_is_step else "x"
     if mapping is None:
-        src = f"SELECT run_id, '' AS task, metric AS col, {x} AS x, step, value FROM ({history_sql})"
+        src = f"SELECT run_id, '' AS task, metric AS col, {x} AS x, step, value FROM {rel(history_sql)}"
     else:
         src = (
             f"SELECT h.run_id, coalesce(m.task, '') AS task, coalesce(m.col, h.metric) AS col, "
             f"{'CAST(h.step AS DOUBLE)' if x_is_step else 'h.x'} AS x, h.step, h.value "
-            f"FROM ({history_sql}) h LEFT JOIN {mapping} m ON h.metric = m.metric"
+            f"FROM {rel(history_sql)} h LEFT JOIN {rel(mapping)} m ON h.metric = m.metric"
         )
     return (
         "SELECT run_id, task, col, x, arg_max(value, step) AS value "
-        f"FROM ({src}) WHERE x IS NOT NULL GROUP BY run_id, task, col, x"
+        f"FROM {rel(src)} WHERE x IS NOT NULL GROUP BY run_id, task, col, x"
     )
 
 
 def points_sql(base: str, method: str | None, n: int, grid: str | None, keep: str | None) -> str:
     """The (run_id, x) points kept per run."""
     if grid is not None:
-        return f"SELECT r.run_id, g.x FROM (SELECT DISTINCT run_id FROM {base}) r CROSS JOIN {grid} g"
-    distinct = f"SELECT DISTINCT run_id, x FROM {base}"
+        return f"SELECT r.run_id, g.x FROM (SELECT DISTINCT run_id FROM {rel(base)}) r CROSS JOIN {rel(grid)} g"
+    distinct = f"SELECT DISTINCT run_id, x FROM {rel(base)}"
     if keep is not None:
-        return f"SELECT run_id, x FROM {keep}"
+        return f"SELECT run_id, x FROM {rel(keep)}"
     if method is None:
         return distinct
     if method == "every_nth":
         return (
             "SELECT run_id, x FROM (SELECT run_id, x, row_number() OVER w AS rn, count(*) OVER "
-            f"(PARTITION BY run_id) AS cnt FROM ({distinct}) WINDOW w AS (PARTITION BY run_id ORDER BY x)) "
+            f"(PARTITION BY run_id) AS cnt FROM {rel(distinct)} WINDOW w AS (PARTITION BY run_id ORDER BY x)) "
             f"WHERE (rn - 1) % {int(n)} = 0 OR rn = cnt"
         )
     # log: bucket by log distance from the run's first x, keep the first point of each bucket + last.
@@ -62,33 +76,34 @@ def filled_sql(base: str, pts: str, interpolation: str) -> str:
     """Values at every (run, task, col) x point with ``obs`` (logged there) and ``v`` (after filling).
 
     Filling never goes past a run's last logged x (no extrapolation); linear interpolation
-    only between two logged values of the same metric.
+    only between two logged values of the same metric. Only finite values anchor a fill: a
+    logged NaN/inf stays at its own x and never spreads to the points around it.
     """
-    combos = f"SELECT DISTINCT run_id, task, col FROM {base}"
-    ends = f"SELECT run_id, max(x) AS xend FROM {base} GROUP BY run_id"
+    combos = f"SELECT DISTINCT run_id, task, col FROM {rel(base)}"
+    ends = f"SELECT run_id, max(x) AS xend FROM {rel(base)} GROUP BY run_id"
     rows = (
-        f"SELECT c.run_id, c.task, c.col, p.x, true AS is_point FROM ({combos}) c JOIN ({pts}) p USING (run_id)"
+        f"SELECT c.run_id, c.task, c.col, p.x, true AS is_point FROM {rel(combos)} c JOIN {rel(pts)} p USING (run_id)"
     )
     if interpolation == "none":
         return (
-            f"SELECT r.run_id, r.task, r.col, r.x, b.value AS v, b.run_id IS NOT NULL AS obs FROM ({rows}) r "
-            f"LEFT JOIN {base} b ON r.run_id = b.run_id AND r.task = b.task AND r.col = b.col AND r.x = b.x"
+            f"SELECT r.run_id, r.task, r.col, r.x, b.value AS v, b.run_id IS NOT NULL AS obs FROM {rel(rows)} r "
+            f"LEFT JOIN {rel(base)} b ON r.run_id = b.run_id AND r.task = b.task AND r.col = b.col AND r.x = b.x"
         )
     allrows = (
         f"SELECT run_id, task, col, x, bool_or(is_point) AS is_point FROM ("
-        f"{rows} UNION ALL SELECT run_id, task, col, x, false FROM {base}) GROUP BY ALL"
+        f"{rows} UNION ALL SELECT run_id, task, col, x, false FROM {rel(base)}) GROUP BY ALL"
     )
     joined = (
-        f"SELECT a.*, b.value, b.run_id IS NOT NULL AS obs FROM ({allrows}) a LEFT JOIN {base} b "
+        f"SELECT a.*, b.value, b.run_id IS NOT NULL AS obs FROM {rel(allrows)} a LEFT JOIN {rel(base)} b "
         "ON a.run_id = b.run_id AND a.task = b.task AND a.col = b.col AND a.x = b.x"
     )
     win = (
         "SELECT *, "
-        "last_value(CASE WHEN obs THEN value END IGNORE NULLS) OVER wp AS pv, "
-        "last_value(CASE WHEN obs THEN x END IGNORE NULLS) OVER wp AS px, "
-        "first_value(CASE WHEN obs THEN value END IGNORE NULLS) OVER wn AS nv, "
-        "first_value(CASE WHEN obs THEN x END IGNORE NULLS) OVER wn AS nx "
-        f"FROM ({joined}) WINDOW "
+        "last_value(CASE WHEN obs AND isfinite(value) THEN value END IGNORE NULLS) OVER wp AS pv, "
+        "last_value(CASE WHEN obs AND isfinite(value) THEN x END IGNORE NULLS) OVER wp AS px, "
+        "first_value(CASE WHEN obs AND isfinite(value) THEN value END IGNORE NULLS) OVER wn AS nv, "
+        "first_value(CASE WHEN obs AND isfinite(value) THEN x END IGNORE NULLS) OVER wn AS nx "
+        f"FROM {rel(joined)} WINDOW "
         "wp AS (PARTITION BY run_id, task, col ORDER BY x ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW), "
         "wn AS (PARTITION BY run_id, task, col ORDER BY x ROWS BETWEEN CURRENT ROW AND UNBOUNDED FOLLOWING)"
     )
@@ -101,7 +116,7 @@ def filled_sql(base: str, pts: str, interpolation: str) -> str:
         )
     return (
         f"SELECT w.run_id, w.task, w.col, w.x, CASE WHEN w.obs THEN w.value ELSE {fill} END AS v, w.obs "
-        f"FROM ({win}) w JOIN ({ends}) e USING (run_id) WHERE w.is_point"
+        f"FROM {rel(win)} w JOIN {rel(ends)} e USING (run_id) WHERE w.is_point"
     )
 
 
@@ -111,7 +126,7 @@ def pivot_sql(filled: str, cols: Sequence[str]) -> str:
         f"first(v) FILTER (WHERE col = {sql_str(c)}) AS c{i}" for i, c in enumerate(cols)
     )
     return (
-        f"SELECT run_id, task, x{', ' + aggs if aggs else ''} FROM ({filled}) "
+        f"SELECT run_id, task, x{', ' + aggs if aggs else ''} FROM {rel(filled)} "
         "GROUP BY run_id, task, x ORDER BY run_id, task, x"
     )
 
@@ -123,5 +138,5 @@ def report_sql(filled: str) -> str:
         "count(*) FILTER (WHERE NOT obs AND v IS NOT NULL) AS filled, "
         "count(*) FILTER (WHERE v IS NULL) AS missing, "
         "count(*) FILTER (WHERE v IS NOT NULL AND NOT isfinite(v)) AS nonfinite "
-        f"FROM ({filled}) GROUP BY run_id, task, col ORDER BY run_id, task, col"
+        f"FROM {rel(filled)} GROUP BY run_id, task, col ORDER BY run_id, task, col"
     )

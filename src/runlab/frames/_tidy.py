@@ -12,15 +12,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from runlab.errors import InputError, NotFoundError
+from runlab.configpath import config_value
+from runlab.errors import InputError, NotFoundError, closest
 from runlab.frames import _sql
-from runlab.frames._config import config_value
 from runlab.frames._lttb import lttb_indices
 from runlab.frames._report import MissingReport
 from runlab.frames._spec import Downsample, TaskSpec, check_interpolation
-from runlab.warehouse._codec import one
-from runlab.warehouse._layout import new_token
-from runlab.warehouse._resolve import closest
+from runlab.warehouse.helpers import new_token, one
 
 if TYPE_CHECKING:
     from runlab.warehouse import Warehouse
@@ -157,13 +155,13 @@ class _Builder:
         mapping = self._mapping()
         base = self._temp("base", _sql.base_sql(hist, self.x_axis == "_step", mapping))
         no_x = "false" if self.x_axis == "_step" else "x IS NULL"
-        (rows_without_x,) = one(con, f"SELECT count(*) FILTER (WHERE {no_x}) FROM ({hist})") or (0,)
+        (rows_without_x,) = one(con, f"SELECT count(*) FILTER (WHERE {no_x}) FROM {_sql.rel(hist)}") or (0,)
         grid_t = self._grid(base, grid)
         keep = self._lttb(base, ds) if ds is not None and ds.method == "lttb" else None
         pts = _sql.points_sql(base, None if ds is None else ds.method, 0 if ds is None else ds.n, grid_t, keep)
         if interpolation == "none" and grid_t is None:
             # Only logged values: no cross join of every metric with every point is needed.
-            semi = "" if ds is None else f" SEMI JOIN ({pts}) p USING (run_id, x)"
+            semi = "" if ds is None else f" SEMI JOIN {_sql.rel(pts)} p USING (run_id, x)"
             filled_q = f"SELECT run_id, task, col, x, value AS v, true AS obs FROM {base}{semi}"
         else:
             filled_q = _sql.filled_sql(base, pts, interpolation)

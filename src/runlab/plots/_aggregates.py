@@ -1,6 +1,6 @@
 """Aggregate estimates with confidence intervals: interval plot and bars with error bars.
 
-Both read the long estimates table of :class:`runlab.stats.frame.CompareResult`
+Both read the long estimates table of :class:`runlab.compare.CompareResult`
 (``method, aggregate, estimate, lower, upper``) so that every output shows the same numbers.
 """
 

@@ -12,7 +12,7 @@ import pandas as pd
 from runlab.errors import InputError
 from runlab.reports._config import CompareConfig
 from runlab.reports._efficiency import Efficiency, efficiency
-from runlab.stats.frame import CompareResult, IncompleteDataWarning, ScoreMatrix, compare, score_matrix
+from runlab.compare import CompareResult, IncompleteDataWarning, ScoreMatrix, compare, score_matrix
 
 if TYPE_CHECKING:
     from runlab.warehouse import Warehouse
@@ -52,7 +52,7 @@ def matrix_for(wh: Warehouse, config: CompareConfig, metric: str | None) -> Scor
 
 
 def compare_matrix(matrix: ScoreMatrix, config: CompareConfig) -> CompareResult:
-    """:func:`runlab.stats.frame.compare` with the configuration's analysis settings."""
+    """:func:`runlab.compare.compare` with the configuration's analysis settings."""
     a = config.analysis
     with warnings.catch_warnings():
         # Left-out data is kept in result.notes, which every output shows.

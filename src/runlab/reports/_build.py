@@ -54,6 +54,7 @@ def build_report(
     False; skipped when ``notebook`` is False), ``tables/*.tex``, ``csv/*.csv``,
     ``figures/*.png`` and ``data/`` (the processed dataset the notebook reads). With
     ``to_wandb`` the results are also logged to W&B as Tables, Images and a dataset Artifact.
+    Long because each output stage is timed in line; the stages themselves are calls.
     """
     cfg = config if isinstance(config, CompareConfig) else validate_config(config)
     out = Path(out_dir).expanduser()
@@ -66,13 +67,8 @@ def build_report(
     timings["analysis"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     figs = report_figures(analysis)
-    fig_dir = out / "figures"
-    fig_dir.mkdir(exist_ok=True)
     pngs = {f.key: f.png() for f in figs}
-    fig_paths = []
-    for key, png in pngs.items():
-        (fig_dir / f"{key}.png").write_bytes(png)
-        fig_paths.append(fig_dir / f"{key}.png")
+    fig_paths = _write_figures(pngs, out / "figures")
     timings["figures"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     paths = write_data(analysis, out)
@@ -114,6 +110,15 @@ def build_report(
         wandb_run_dir=wandb_dir,
         timings=timings,
     )
+
+
+def _write_figures(pngs: dict[str, bytes], fig_dir: Path) -> list[Path]:
+    fig_dir.mkdir(exist_ok=True)
+    paths = []
+    for key, png in pngs.items():
+        (fig_dir / f"{key}.png").write_bytes(png)
+        paths.append(fig_dir / f"{key}.png")
+    return paths
 
 
 def _write_latex(analysis: Analysis, tex_dir: Path) -> list[Path]:

@@ -12,7 +12,18 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from runlab.errors import InputError, NotFoundError
+from runlab.errors import InputError, NotFoundError, RunlabError
+from runlab.stats import (
+    CI_METHODS,
+    CORRECTION_ALIASES,
+    CORRECTIONS,
+    CurveAggregate,
+    Direction,
+    Normalization,
+    Reducer,
+    Test,
+    choice,
+)
 
 
 class _Strict(BaseModel):
@@ -41,15 +52,33 @@ class AnalysisSection(_Strict):
     bootstrap_samples: int = Field(2000, ge=1)
     """Bootstrap resamples for every CI."""
     confidence_level: float = Field(0.95, gt=0.0, lt=1.0)
-    ci_method: Literal["percentile", "bca", "basic"] = "percentile"
+    ci_method: str = "percentile"
+    """A bootstrap interval method of :mod:`runlab.stats` (``percentile``, ``basic``, ``bca`` ...)."""
     task_bootstrap: bool = False
     """Also resample tasks (wider intervals; the tasks are then a sample too)."""
-    tests: list[Literal["welch_t", "mann_whitney", "wilcoxon", "permutation"]] = Field(
-        default_factory=lambda: ["welch_t", "mann_whitney"]
-    )
-    correction: Literal["holm", "bonferroni", "fdr_bh", "none"] = "holm"
+    tests: list[Test] = Field(default_factory=lambda: ["welch_t", "mann_whitney"])
+    correction: str = "holm"
+    """A multiple-comparison correction (``holm``, ``bonferroni``, ``fdr_bh`` or ``bh``, ``none``)."""
     alpha: float = Field(0.05, gt=0.0, lt=1.0)
     seed: int = 0
+
+    @field_validator("ci_method")
+    @classmethod
+    def _ci_method(cls, v: str) -> str:
+        return _valid(lambda: choice("ci_method", v, tuple(CI_METHODS)))
+
+    @field_validator("correction")
+    @classmethod
+    def _correction(cls, v: str) -> str:
+        return _valid(lambda: choice("correction", v, CORRECTIONS, CORRECTION_ALIASES))
+
+
+def _valid(check: Any) -> str:
+    """Run a vocabulary check inside a pydantic validator (its message becomes the field's error)."""
+    try:
+        return str(check())
+    except RunlabError as exc:
+        raise ValueError(exc.message) from None
 
 
 class VisualizationSection(_Strict):
@@ -67,7 +96,7 @@ class SampleEfficiencySection(_Strict):
     """``_step`` or an x-axis metric; curves are compared at equal values of it."""
     points: int = Field(20, ge=2, le=1000)
     """Grid points between the latest first and the earliest last x of all runs."""
-    aggregate: Literal["iqm", "mean", "median"] = "iqm"
+    aggregate: CurveAggregate = "iqm"
     """Aggregate across runs and tasks at each point (``iqm`` honours ``analysis.iqm_trim_percentage``)."""
 
     @field_validator("x_axis")
@@ -95,11 +124,11 @@ class CompareConfig(_Strict):
     """Label key or dotted config path that names a run's method."""
     task_by: str | None = None
     """Dotted config path, metric regex with ``(?P<task>...)``, or None (one task)."""
-    reducer: Literal["last", "last_n_mean", "max", "auc"] = "last"
+    reducer: Reducer = "last"
     n: int = Field(10, ge=1)
     """Values averaged by ``last_n_mean``."""
-    direction: Literal["maximize", "minimize"] = "maximize"
-    normalize: Literal["minmax", "zscore", "optimal"] | None = None
+    direction: Direction = "maximize"
+    normalize: Normalization | None = None
     title: str = "runlab comparison"
 
     @field_validator("task_by")

@@ -14,7 +14,7 @@ from runlab import plots
 from runlab.errors import InputError
 from runlab.reports._analysis import Analysis
 from runlab.reports._efficiency import Efficiency
-from runlab.stats.frame import CompareResult
+from runlab.compare import CompareResult
 
 
 @dataclass(frozen=True)

@@ -8,20 +8,17 @@ function takes ``direction`` and returns scores where higher is better.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
 from runlab.errors import InputError
 from runlab.stats._checks import validate_score_dict
-
-Direction = Literal["maximize", "minimize"]
-NORMALIZATIONS = ("minmax", "zscore", "reference")
+from runlab.stats._vocab import DIRECTIONS, NORMALIZATION_ALIASES, NORMALIZATIONS, Direction, choice
 
 
 def _check_direction(direction: str) -> None:
-    if direction not in ("maximize", "minimize"):
-        raise InputError(f"direction must be 'maximize' or 'minimize', got {direction!r}")
+    choice("direction", direction, DIRECTIONS)
 
 
 def orient(scores: Any, direction: Direction) -> np.ndarray:
@@ -33,7 +30,7 @@ def orient(scores: Any, direction: Direction) -> np.ndarray:
 
 def _per_task(values: Sequence[float] | np.ndarray | None, tasks: int, name: str) -> np.ndarray:
     if values is None:
-        raise InputError(f"{name} is required for method='reference'", hint=f"pass one {name} value per task")
+        raise InputError(f"{name} is required for method='optimal'", hint=f"pass one {name} value per task")
     arr = np.asarray(values, dtype=np.float64).ravel()
     if arr.size != tasks or not np.isfinite(arr).all():
         raise InputError(
@@ -54,16 +51,19 @@ def normalize_score_dict(
 
     * ``minmax``: ``(s - min_t) / (max_t - min_t)`` with min/max per task pooled over all methods
       (``minimize``: ``(max_t - s) / (max_t - min_t)``);
-    * ``zscore``: ``(s - mean_t) / std_t`` pooled over all methods (sign flipped for ``minimize``);
-    * ``reference``: ``(s - random_t) / (optimal_t - random_t)`` -- 0 is random, 1 is optimal, for
-      either direction; ``optimal`` must be better than ``random`` in the stated direction.
+    * ``zscore``: ``(s - mean_t) / std_t`` pooled over all methods, sample std (ddof=1) as in
+      :func:`runlab.compare.score_matrix` (sign flipped for ``minimize``);
+    * ``optimal`` (alias ``reference``): ``(s - random_t) / (optimal_t - random_t)`` -- 0 is random,
+      1 is optimal, for either direction; ``optimal`` must be better than ``random`` in the stated
+      direction.
 
     A task on which every score is equal has no scale: ``minmax``/``zscore`` raise for it.
     """
     _check_direction(direction)
     scores = validate_score_dict(score_dict, same_tasks=True)
     tasks = next(iter(scores.values())).shape[1]
-    if method == "reference":
+    method = choice("method", method, NORMALIZATIONS, NORMALIZATION_ALIASES)
+    if method == "optimal":
         rand = _per_task(random_scores, tasks, "random_scores")
         opt = _per_task(optimal_scores, tasks, "optimal_scores")
         wrong = opt <= rand if direction == "maximize" else opt >= rand
@@ -75,19 +75,20 @@ def normalize_score_dict(
                 hint="swap them, or check the metric direction",
             )
         return {k: (v - rand) / (opt - rand) for k, v in scores.items()}
-    if method not in NORMALIZATIONS:
-        raise InputError(f"method must be one of {', '.join(NORMALIZATIONS)}, got {method!r}")
     oriented = {k: orient(v, direction) for k, v in scores.items()}
     pooled = np.concatenate(list(oriented.values()), axis=0)
     if method == "minmax":
         lo, scale = pooled.min(axis=0), np.ptp(pooled, axis=0)
     else:
-        lo, scale = pooled.mean(axis=0), pooled.std(axis=0)
+        if pooled.shape[0] < 2:
+            raise InputError("zscore normalisation needs at least two runs per task (sample std, ddof=1)",
+                             hint="use method='minmax' or 'optimal'")
+        lo, scale = pooled.mean(axis=0), pooled.std(axis=0, ddof=1)
     if np.any(scale == 0):
         t = int(np.argmax(scale == 0))
         raise InputError(
             f"task {t} has the same score in every run of every method, so {method} normalisation is undefined",
-            hint="drop the task, or use method='reference' with random/optimal scores",
+            hint="drop the task, or use method='optimal' with random/optimal scores",
         )
     return {k: (v - lo) / scale for k, v in oriented.items()}
 

@@ -15,14 +15,12 @@ from typing import Any
 
 import numpy as np
 import scipy.stats
-from statsmodels.stats.multitest import multipletests
 
 from runlab.errors import InputError
 from runlab.stats._checks import MIN_RUNS, SampleSizeWarning, SeedLike, spawn_generators, validate_score_dict
 
-TESTS = ("welch_t", "mann_whitney", "wilcoxon", "permutation")
-#: Correction names -> statsmodels ``multipletests`` method.
-CORRECTIONS = {"none": None, "bonferroni": "bonferroni", "holm": "holm", "fdr_bh": "fdr_bh", "bh": "fdr_bh"}
+from runlab.stats._vocab import CORRECTION_ALIASES, CORRECTIONS, TESTS, choice
+
 _ALTERNATIVES = ("two-sided", "greater", "less")
 
 
@@ -163,8 +161,7 @@ def correct_pvalues(
 ) -> tuple[np.ndarray, np.ndarray]:
     """``(reject, adjusted)`` for a family of p-values: ``bonferroni``, ``holm``, ``fdr_bh`` (``bh``)
     or ``none``, via :func:`statsmodels.stats.multitest.multipletests`."""
-    if method not in CORRECTIONS:
-        raise InputError(f"correction must be one of {', '.join(CORRECTIONS)}, got {method!r}")
+    method = choice("correction", method, CORRECTIONS, CORRECTION_ALIASES)
     p = np.asarray(pvalues, dtype=np.float64).ravel()
     if p.size == 0:
         return np.zeros(0, dtype=bool), p
@@ -172,10 +169,12 @@ def correct_pvalues(
         raise InputError(f"pvalues must lie in [0, 1], got {p[~((p >= 0) & (p <= 1))][:3]}")
     if not 0 < alpha < 1:
         raise InputError(f"alpha must be strictly between 0 and 1, got {alpha!r}")
-    sm = CORRECTIONS[method]
-    if sm is None:
+    if method == "none":
         return p <= alpha, p
-    reject, adjusted, _, _ = multipletests(p, alpha=alpha, method=sm)
+    # statsmodels pulls in pandas: imported here so that ``import runlab.stats`` stays arrays-only.
+    from statsmodels.stats.multitest import multipletests
+
+    reject, adjusted, _, _ = multipletests(p, alpha=alpha, method=method)
     return reject, adjusted
 
 
@@ -205,10 +204,8 @@ def pairwise_tests(
     Each run is reduced to its mean score over tasks (runs are the independent units -- seeds);
     ``wilcoxon`` and paired permutation pair run ``i`` of ``a`` with run ``i`` of ``b``.
     """
-    if test not in TESTS:
-        raise InputError(f"test must be one of {', '.join(TESTS)}, got {test!r}")
-    if correction not in CORRECTIONS:
-        raise InputError(f"correction must be one of {', '.join(CORRECTIONS)}, got {correction!r}")
+    test = choice("test", test, TESTS)
+    correction = choice("correction", correction, CORRECTIONS, CORRECTION_ALIASES)
     scores = validate_score_dict(score_dict, same_tasks=True)
     per_run = {k: v.mean(axis=1) for k, v in scores.items()}
     pair_list = list(combinations(scores, 2)) if pairs is None else [tuple(p) for p in pairs]

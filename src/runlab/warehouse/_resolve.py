@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import difflib
 import fnmatch
 import re
 from collections.abc import Sequence
 
-from runlab.errors import InputError, NotFoundError
+from runlab.errors import InputError, NotFoundError, closest
 
 GLOB_CHARS = frozenset("*?[")
 
@@ -27,11 +26,6 @@ def is_glob(text: str) -> bool:
 def glob_match(pattern: str, text: str) -> bool:
     """Case-sensitive glob match (``*`` also crosses ``/``, as in W&B metric groups)."""
     return re.fullmatch(fnmatch.translate(pattern), text, flags=re.DOTALL) is not None
-
-
-def closest(text: str, candidates: Sequence[str], n: int = 3) -> list[str]:
-    """Up to ``n`` candidates that look like ``text``, for 'did you mean' hints."""
-    return difflib.get_close_matches(text, list(dict.fromkeys(candidates)), n=n, cutoff=0.5)
 
 
 def _matches(ref: str, runs: Sequence[tuple[str, str]]) -> list[str]:
