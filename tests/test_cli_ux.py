@@ -224,7 +224,10 @@ def test_runs_list_fits_80_columns_with_whole_names_and_ids(home: Path) -> None:
         runs = wh.runs()
     for name, run_id in zip(runs["name"], runs["run_id"], strict=True):
         row = next(line for line in lines if name in line)
-        assert run_id.rsplit("/", 1)[-1] in row and "…" not in row
+        assert run_id.rsplit("/", 1)[-1] in row
+        assert sum(name in line for line in lines) == 1  # one line per run: tags never wrap
+    listed = [next(i for i, line in enumerate(lines) if n in line) for n in sorted(runs["name"])]
+    assert listed == sorted(listed)  # sorted by name
 
 
 def test_runs_list_wide_shows_full_ids_group_and_tags(home: Path) -> None:

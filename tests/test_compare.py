@@ -65,9 +65,11 @@ def test_bad_settings(kwargs, match):
         compare(_scores(), **kwargs)
 
 
-def test_one_run_only_is_refused_clearly():
-    with pytest.raises(InputError):
-        compare({"a": np.ones((1, 3)), "b": np.zeros((1, 3))}, reps=10)
+def test_one_run_per_method_gives_points_and_says_why_there_are_no_intervals():
+    res = compare({"a": np.ones((1, 3)), "b": np.zeros((1, 3))}, reps=10)
+    assert res.estimates["estimate"].notna().all() and res.estimates[["lower", "upper"]].isna().all().all()
+    assert res.tests.empty and res.improvement["lower"].isna().all()
+    assert sum("single run per task" in n for n in res.notes) == 2
 
 
 def test_config_overrides_and_errors(tmp_path):
@@ -126,3 +128,24 @@ def test_secondary_metrics_are_summarised_when_tasks_come_from_a_metric_regex(tm
     assert not [n for n in analysis.notes if "overview/sps" in n]
     sps = analysis.secondary.set_index("method")
     assert sps.loc["ppo", "n"] == 5 and sps.loc["ppo", "mean"] == 300.0
+
+
+def test_a_method_with_one_run_per_task_keeps_its_point_and_loses_only_its_intervals():
+    rng = np.random.default_rng(5)
+    data = {"a": rng.normal(1.0, 0.3, (6, 4)), "b": rng.normal(0.0, 0.3, (6, 4)), "solo": rng.normal(0.5, 0.3, (1, 4))}
+    res = compare(data, reps=300, seed=1)
+    solo = res.estimates[res.estimates["method"] == "solo"].set_index("aggregate")
+    assert solo.loc["IQM", "estimate"] == pytest.approx(stats.iqm(data["solo"]), abs=1e-12)
+    assert solo.loc["Mean", "estimate"] == pytest.approx(stats.mean(data["solo"]), abs=1e-12)
+    assert solo[["lower", "upper"]].isna().all().all()
+    others = res.estimates[res.estimates["method"] != "solo"]
+    assert others[["lower", "upper"]].notna().all().all()
+    assert any("'solo' has a single run per task" in n for n in res.notes)
+    pair = res.improvement[(res.improvement.method_x == "a") & (res.improvement.method_y == "solo")].iloc[0]
+    assert pair.probability == pytest.approx(stats.probability_of_improvement(data["a"], data["solo"]))
+    assert np.isnan(pair.lower) and np.isnan(pair.upper)
+    assert "solo" not in set(res.tests["method_x"]) | set(res.tests["method_y"])
+    assert len(res.tests) > 0
+    assert res.profile is not None and np.isnan(res.profile.intervals["solo"]).all()
+    np.testing.assert_allclose(res.profile.points["solo"],
+                               (data["solo"].ravel()[None, :] > (res.profile.taus)[:, None]).mean(axis=1))

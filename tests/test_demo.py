@@ -51,3 +51,27 @@ def test_demo_refuses_to_wipe_a_folder_it_did_not_write(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="not a runlab demo output folder"):
         run_demo(tmp_path)
     assert (tmp_path / "precious.txt").read_text() == "keep me"
+
+
+def test_the_readme_python_examples_run_as_written_on_the_demo_output(demo_out: Path, tmp_path: Path) -> None:
+    """Every ```python block of the README, executed in a folder laid out like the repository
+    after `make demo` (demo-output/, samples/, examples/)."""
+    import os
+    import re
+    import shutil
+
+    root = Path(__file__).resolve().parents[1]
+    blocks = re.findall(r"```python\n(.*?)```", (root / "README.md").read_text(), flags=re.S)
+    assert len(blocks) >= 2
+    work = tmp_path / "repo"
+    work.mkdir()
+    shutil.copytree(demo_out, work / "demo-output")
+    for name in ("samples", "examples"):
+        (work / name).symlink_to(root / name)
+    cwd = os.getcwd()
+    os.chdir(work)
+    try:
+        for code in blocks:
+            exec(compile(code, "README.md", "exec"), {"__name__": "readme"})  # noqa: S102 -- the README's own code
+    finally:
+        os.chdir(cwd)

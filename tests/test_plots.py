@@ -106,3 +106,23 @@ def test_palette_default_is_colour_blind_safe_and_names_are_checked():
     assert len(plots.palette(["a", "b", "c"], "Set2")) == 3
     with pytest.raises(InputError, match="palette"):
         plots.palette(["a"], "no-such-palette")
+
+
+def test_heatmap_text_reads_on_every_cell_and_count_ticks_are_integers():
+    import pandas as pd
+
+    from runlab.plots import plot_missing_data, plot_task_heatmap
+    from runlab.plots._tasks import text_colour
+
+    assert text_colour((0.0, 0.0, 0.0, 1.0)) == "white" and text_colour((1.0, 1.0, 1.0, 1.0)) == "black"
+    assert text_colour((0.267, 0.005, 0.329, 1.0)) == "white"  # viridis' darkest
+    assert text_colour((0.993, 0.906, 0.144, 1.0)) == "black"  # viridis' brightest
+    table = pd.DataFrame([[0.0, 1.0], [0.5, 0.25]], index=["a", "b"], columns=["t1", "t2"])
+    fig = plot_task_heatmap(table)
+    texts = {t.get_text(): t.get_color() for t in fig.axes[0].texts}
+    assert texts["0"] == "white" and texts["1"] == "black"
+    counts = pd.DataFrame([[5, 4], [5, 5]], index=["a", "b"], columns=["t1", "t2"])
+    fig = plot_missing_data(counts)
+    fig.canvas.draw()
+    ticks = fig.axes[1].get_yticks()
+    assert len(ticks) and all(float(t).is_integer() for t in ticks)

@@ -13,6 +13,7 @@ import subprocess
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -172,3 +173,48 @@ def test_papermill_overrides_the_parameters_cell(report, tmp_path):
     assert "REPS = 200" in nb.cells[injected].source and "SEED = 3" in nb.cells[injected].source
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     assert not errors
+
+
+def test_a_single_run_method_does_not_sink_the_report(tmp_path):
+    records = config_task_runs(seeds=4) + config_task_runs(methods={"solo": 0.7}, seeds=1, seed=3)
+    home = write(tmp_path / "wh", records)
+    with Warehouse.open(home, read_only=True) as wh:
+        files = build_report(wh, CONFIG, tmp_path / "out", notebook=False)
+    html = files.html.read_text()
+    assert "solo" in html and "single run per task" in html
+    import pandas as pd
+
+    est = pd.read_csv(files.out_dir / "csv" / "estimates.csv")
+    solo = est[est["method"] == "solo"]
+    assert len(solo) and solo["estimate"].notna().all() and solo["lower"].isna().all()
+
+
+def test_headline_and_summary_are_computed_from_the_results(report):
+    from runlab.compare import compare, from_score_dict
+    from runlab.reports._headline import cell, headline, summary_table, title_of
+
+    rng = np.random.default_rng(2)
+    res = compare(from_score_dict({"ppo": rng.normal(1.0, 0.1, (8, 3)), "dqn": rng.normal(0.2, 0.1, (8, 3))}),
+                  reps=500, tests=("welch_t",))
+    lines = headline(res)
+    iqm = res.estimates.set_index(["method", "aggregate"])
+    p, lo, hi = (float(iqm.loc[("ppo", "IQM"), k]) for k in ("estimate", "lower", "upper"))
+    assert any(line.startswith("IQM: ppo is best with " + cell(p, lo, hi)) and "do not overlap" in line
+               for line in lines)
+    assert any("P(ppo > dqn) = " in line for line in lines)
+    assert any("welch_t: 1 of 1 pair(s) differ" in line for line in lines)
+    table = summary_table(res)
+    assert table.loc[table.method == "ppo", "IQM"].iloc[0] == f"{p:.3g} [{lo:.3g}, {hi:.3g}]"
+    assert title_of(r"eval_(?P<suite>[^/]+)/(?P<task>.+)") == "eval_<suite>/<task>"
+    assert title_of("overview/reward") == "overview/reward"
+    html = report.html.read_text()
+    assert html.index('class="headline"') < html.index("Estimates with confidence intervals (full precision)")
+
+
+def test_the_notebook_uses_the_report_s_bootstrap_count(tmp_path):
+    home = write(tmp_path / "wh", config_task_runs(seeds=3))
+    with Warehouse.open(home, read_only=True) as wh:
+        files = build_report(wh, {**CONFIG, "analysis": {"bootstrap_samples": 5000}}, tmp_path / "out", execute=False)
+    nb = json.loads(files.notebook.read_text())
+    params = next(c for c in nb["cells"] if c["cell_type"] == "code")
+    assert "REPS = 5000" in "".join(params["source"])

@@ -22,25 +22,23 @@ def demo(
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
-    from runlab.demo import run_demo
+    from runlab.demo import demo_steps, run_demo
 
     with cli_errors(), Progress(
         TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(), console=console, transient=False,
     ) as progress:
-        task = progress.add_task("runlab demo", total=8)
+        total = len(demo_steps(sweep_trials))
+        task = progress.add_task("runlab demo", total=total)
 
         def on_step(label: str) -> None:
-            done = progress.tasks[task].completed
             if progress.tasks[task].description != "runlab demo":
                 progress.advance(task)
-                done += 1
             progress.update(task, description=label)
-            del done
 
         result = run_demo(out, samples=samples, sweep_trials=sweep_trials, bootstrap_samples=bootstrap,
                           on_step=on_step)
-        progress.update(task, completed=8, description="done")
+        progress.update(task, completed=total, description="done")
     table = Table(title="runlab demo: where to look", show_lines=False)
     table.add_column("what")
     table.add_column("where", overflow="fold")

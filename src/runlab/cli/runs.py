@@ -1,4 +1,4 @@
-"""`runlab runs list|show`: what is in the warehouse."""
+"""`runlab runs list|show|metrics`: what is in the warehouse."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def list_runs(
     refs: Annotated[list[str] | None, typer.Argument(help="Run ids, names or globs (default: all).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array (config and summary nested).")] = False,
     wide: Annotated[
-        bool, typer.Option("--wide", "-w", help="Every column (full run id, group, tags); long values wrap.")
+        bool, typer.Option("--wide", "-w", help="Every column at full width (full run id, group, tags).")
     ] = False,
 ) -> None:
     """List runs: name, short id, state, steps, labels, tags (--wide: full id and group; --json: all)."""
@@ -51,6 +51,8 @@ def list_runs(
         ids = wh.resolve_runs(refs or None)
         frame = wh.runs(ids)
         labels = wh.labels(ids)
+    # Sorted by name then id, so the list reads the same every time (and groups seeds together).
+    frame = frame.sort_values(["name", "run_id"], kind="stable", key=lambda c: c.astype(str))
     per_run: dict[str, dict[str, str]] = {}
     for rid, key, value in zip(labels["run_id"], labels["key"], labels["value"], strict=True):
         per_run.setdefault(rid, {})[key] = value
@@ -82,12 +84,21 @@ def _steps(value: Any) -> str:
     return "" if value is None or value != value else str(value)
 
 
+def _tags(tags: Any, limit: int = 2) -> str:
+    """The first tags, comma-joined, and how many more (the compact list stays one line per run)."""
+    items = [str(t) for t in (tags if isinstance(tags, list | tuple) or hasattr(tags, "tolist") else [])]
+    if hasattr(tags, "tolist"):
+        items = [str(t) for t in tags.tolist()]
+    shown = ", ".join(items[:limit])
+    return shown + (f" +{len(items) - limit}" if len(items) > limit else "")
+
+
 def _runs_table(rows: list[dict[str, Any]], per_run: dict[str, dict[str, str]], *, wide: bool) -> Table:
     """The runs table. Compact by default so names and ids stay whole in an 80-column terminal.
 
     Name and short id never wrap or shrink (they are what the user types next, into ``runs show``
-    or ``--runs``); the labels column folds instead. ``--wide`` shows every column and folds
-    long values rather than cutting them.
+    or ``--runs``); the labels-and-tags column is cut with an ellipsis instead, so every run is one
+    line. ``--wide`` shows every column at full width.
     """
     from runlab.warehouse.helpers import short_id
 
@@ -98,11 +109,16 @@ def _runs_table(rows: list[dict[str, Any]], per_run: dict[str, dict[str, str]], 
     else:
         longest_name = max(len(str(r["name"] or "")) for r in rows)
         longest_id = max(len(short_id(r["run_id"])) for r in rows)
-        table.add_column("name", no_wrap=True, min_width=min(max(longest_name, 4), 48))
-        table.add_column("id", no_wrap=True, min_width=min(max(longest_id, 2), 24))
-        table.add_column("state", no_wrap=True)
-        table.add_column("steps", justify="right", no_wrap=True)
-        table.add_column("labels; tags", overflow="fold")
+        name_w, id_w = min(max(longest_name, 4), 48), min(max(longest_id, 2), 24)
+        state_w = max(5, *(len(str(r["state"] or "")) for r in rows))
+        steps_w = max(5, *(len(_steps(r["max_step"])) for r in rows))
+        table.add_column("name", no_wrap=True, min_width=name_w)
+        table.add_column("id", no_wrap=True, min_width=id_w)
+        table.add_column("state", no_wrap=True, min_width=state_w)
+        table.add_column("steps", justify="right", no_wrap=True, min_width=steps_w)
+        # One line per run: labels, then tags, cut with an ellipsis at the terminal's edge (--wide shows all).
+        rest = console.width - (name_w + id_w + state_w + steps_w) - 2 * 5
+        table.add_column("labels; tags", overflow="ellipsis", no_wrap=True, max_width=max(rest, 8))
     for row in rows:
         labs = ", ".join(f"{k}={v}" for k, v in per_run.get(row["run_id"], {}).items())
         if wide:
@@ -110,7 +126,7 @@ def _runs_table(rows: list[dict[str, Any]], per_run: dict[str, dict[str, str]], 
                           text(_steps(row["max_step"])), text(row["tags"]), text(labs))
         else:
             table.add_row(text(row["name"]), text(short_id(row["run_id"])), text(row["state"]),
-                          text(_steps(row["max_step"])), text("; ".join(filter(None, [labs, text(row["tags"]).plain]))))
+                          text(_steps(row["max_step"])), text("; ".join(filter(None, [labs, _tags(row["tags"])]))))
     return table
 
 
@@ -151,6 +167,36 @@ def show_run(run: Annotated[str, typer.Argument(help="Run id, short id, or uniqu
         console.print(at)
     if tables:
         console.print(Text(f"tables: {', '.join(tables)}"))
+
+
+@runs_app.command("metrics")
+def list_metrics(
+    refs: Annotated[list[str] | None, typer.Argument(help="Run ids, names or globs (default: all runs).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print a JSON array instead of a table.")] = False,
+) -> None:
+    """Metric names logged by the selected runs: rows, non-finite values, step range, run coverage."""
+    with cli_errors(), open_warehouse() as wh:
+        ids = wh.resolve_runs(refs or None)
+        names = wh.metric_names(ids) if ids else wh.metric_names([])
+    rows = []
+    for metric, g in names.groupby("metric", sort=True):
+        rows.append({"metric": str(metric), "runs": int(g["run_id"].nunique()), "of_runs": len(ids),
+                     "rows": int(g["n_rows"].sum()), "nonfinite": int(g["n_nonfinite"].sum()),
+                     "min_step": int(g["min_step"].min()), "max_step": int(g["max_step"].max())})
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    if not rows:
+        console.print(Text("no metrics: the selected runs logged no history"))
+        return
+    table = Table(title=f"{len(rows)} metric(s) in {len(ids)} run(s)", title_justify="left", box=box.SIMPLE_HEAD)
+    for col, justify in (("metric", "left"), ("runs", "right"), ("rows", "right"), ("non-finite", "right"),
+                         ("steps", "right")):
+        table.add_column(col, justify=justify, overflow="fold" if col == "metric" else None)  # type: ignore[arg-type]
+    for r in rows:
+        table.add_row(text(r["metric"]), f"{r['runs']}/{r['of_runs']}", str(r["rows"]), str(r["nonfinite"]),
+                      f"{r['min_step']}..{r['max_step']}")
+    console.print(table)
 
 
 def register(app: typer.Typer) -> None:

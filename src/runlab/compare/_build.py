@@ -16,10 +16,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from runlab.compare._groups import GroupSpec
 from runlab.compare._matrix import ScoreMatrix
 from runlab.compare._normalise import task_affine
 from runlab.compare._reduce import reduce_curves, to_arrays
-from runlab.errors import InputError, NotFoundError, closest
+from runlab.configpath import config_value, key_paths
+from runlab.errors import InputError, NotFoundError, did_you_mean
 from runlab.frames import MissingReport, TaskSpec, tidy_frame
 from runlab.stats import (
     DIRECTIONS,
@@ -31,6 +33,7 @@ from runlab.stats import (
     Reducer,
     choice,
 )
+from runlab.warehouse.helpers import glob_match, is_glob
 
 if TYPE_CHECKING:
     from runlab.warehouse import Warehouse
@@ -84,8 +87,10 @@ def score_matrix(
             f"metric must be None when task_by is a metric regex (the regex selects the metrics), got {metric!r}",
             hint="drop metric, or use a config path for task_by",
         )
-    frame = source if isinstance(source, pd.DataFrame) else _frame(source, metric, group_by, spec, runs)
-    long, meta = _long(frame, metric, group_by, spec, runs)
+    if isinstance(source, pd.DataFrame):
+        long, meta = _long(source, metric, group_by, spec, runs)
+    else:  # the warehouse resolves ``runs`` (ids, names, globs) while making the frame
+        long, meta = _long(_frame(source, metric, group_by, spec, runs), metric, group_by, spec, None)
     return _assemble(long, meta, spec, metric=metric or (task_by or ""), group_by=group_by, task_by=task_by,
                      reducer=reducer, n=n, direction=direction, normalize=normalize,
                      optimal_scores=optimal_scores, random_scores=random_scores)
@@ -93,31 +98,71 @@ def score_matrix(
 
 def _frame(wh: Warehouse, metric: str | None, group_by: str, spec: TaskSpec | None,
            runs: Sequence[str] | None) -> pd.DataFrame:
-    """The tidy frame of the runs to score: the metric(s) as columns, the group and task beside them."""
+    """The tidy frame of the runs to score: the metric(s) as columns, the group and task beside them.
+
+    Before any history is read, the group and a config-path task are checked against the runs'
+    labels and configs, so a typo is reported as what it is (with did-you-mean), not as a
+    missing metric later on.
+    """
     run_ids = wh.resolve_runs(list(runs) if runs is not None else None)
     if not run_ids:
         raise InputError("the warehouse has no runs to score", hint="ingest or fetch runs first")
+    group = GroupSpec.parse(group_by)
+    info = wh.runs(run_ids)
+    _check_keys(wh, info, group, spec)
     logged = sorted(wh.metric_names(run_ids)["metric"].unique())
     if spec is not None and spec.regex is not None:
         wanted = [m for m in logged if spec.task_name(m) is not None]
         if not wanted:
-            raise InputError(f"no metric name matches task_by regex {spec.metric_regex!r}",
-                             hint="list the logged metric names with `runlab runs metrics`")
+            raise InputError(
+                f"no metric name matches task_by regex {spec.metric_regex!r}",
+                hint=did_you_mean(spec.metric_regex or "", logged, "list the logged metric names with `runlab runs metrics`"),
+            )
     else:
         if metric not in logged:
-            near = closest(str(metric), logged)
-            raise NotFoundError(
-                f"no selected run logged metric {metric!r}",
-                hint=f"did you mean: {', '.join(map(repr, near))}" if near else "list metrics with `runlab runs metrics`",
-            )
+            raise NotFoundError(f"no selected run logged metric {metric!r}",
+                                hint=did_you_mean(str(metric), logged, "list the metric names with `runlab runs metrics`"))
         wanted = [str(metric)]
-    params = [group_by] + ([spec.config_path] if spec is not None and spec.config_path is not None else [])
-    frame = tidy_frame(wh, run_ids, wanted, config_params=params, labels=True)
+    params = [group_by] if group.kind == "key" else []
+    params += [spec.config_path] if spec is not None and spec.config_path is not None else []
+    fields = [group_by] if group.kind == "run" else []
+    frame = tidy_frame(wh, run_ids, wanted, config_params=params, labels=True, run_fields=fields)
     report: MissingReport = frame.attrs["missing_report"]
     in_frame = set(frame["run_id"])
     frame.attrs["runs_without_rows"] = [r for r in run_ids if r not in in_frame]
     frame.attrs["nonfinite"] = report.total_nonfinite
     return frame
+
+
+def _check_keys(wh: Warehouse, info: pd.DataFrame, group: GroupSpec, spec: TaskSpec | None) -> None:
+    """A group key or config-path task that no selected run has is an error naming it."""
+    configs = [c or {} for c in info["config"]]
+    labels = wh.labels(list(info["run_id"]))
+    label_keys = sorted(set(labels["key"])) if len(labels) else []
+    paths = sorted({p for c in configs for p in key_paths(c)})
+    if group.kind == "key" and group.key not in label_keys and all(
+            config_value(c, group.key) is None for c in configs):
+        raise InputError(
+            f"no selected run has a value for group_by {group.key!r} (neither a label nor a config path)",
+            hint=did_you_mean(group.key, [*label_keys, *paths, "group", "job_type", "tags"],
+                              "use a label key, a dotted config path, group, job_type, tags or name:<regex>"),
+        )
+    if group.kind == "run" and group.text not in label_keys and not any(_present(v) for v in info[group.text]):
+        raise InputError(f"no selected run has a W&B {group.text!r}",
+                         hint="group by a label, a config path or name:<regex> instead")
+    if spec is not None and spec.config_path is not None and all(
+            config_value(c, spec.config_path) is None for c in configs):
+        raise InputError(
+            f"no selected run has a value for task_by {spec.config_path!r}",
+            hint=did_you_mean(spec.config_path, paths,
+                              "use a dotted config path, or a metric regex with a (?P<task>...) group"),
+        )
+
+
+def _present(value: Any) -> bool:
+    if isinstance(value, list | tuple | np.ndarray):
+        return len(value) > 0
+    return not _is_missing(value)
 
 
 @dataclass
@@ -144,11 +189,11 @@ def _long(df: pd.DataFrame, metric: str | None, group_by: str, spec: TaskSpec | 
     df = df.copy(deep=False)
     df.attrs = {}  # the frame's report travels in ``meta``; pandas need not carry it through melt
     if runs is not None:
-        df = df[df["run_id"].isin(set(runs))]
+        df = df[_selected(df, runs)]
     first = df.groupby("run_id", sort=True).first()
     run_ids = [str(r) for r in first.index]
     names = dict(zip(run_ids, first["run_name"].astype(str), strict=True)) if "run_name" in df.columns else {}
-    group_of = _column_values(first, run_ids, group_by, "group_by")
+    group_of = GroupSpec.parse(group_by).values(first, run_ids)
     task_of = None
     if spec is not None and spec.config_path is not None:
         task_of = _column_values(first, run_ids, spec.config_path, "task_by")
@@ -164,6 +209,19 @@ def _long(df: pd.DataFrame, metric: str | None, group_by: str, spec: TaskSpec | 
     sub = df[df["run_id"].isin(set(meta.group))]
     long = sub.melt(id_vars=["run_id", "step"], value_vars=value_cols, var_name="metric", value_name="value")
     return long.dropna(subset=["value"]).astype({"value": float}), meta
+
+
+def _selected(df: pd.DataFrame, runs: Sequence[str]) -> pd.Series:
+    """Rows of the runs named by ``runs``: run ids or run names, exactly or as globs."""
+    ids = df["run_id"].astype(str)
+    names = df["run_name"].astype(str) if "run_name" in df.columns else ids
+    keep = pd.Series(False, index=df.index)
+    for ref in runs:
+        if is_glob(ref):
+            keep |= ids.map(lambda v, r=ref: glob_match(r, v)) | names.map(lambda v, r=ref: glob_match(r, v))
+        else:
+            keep |= (ids == ref) | (names == ref)
+    return keep
 
 
 def _column_values(first: pd.DataFrame, run_ids: list[str], key: str, what: str) -> dict[str, Any]:

@@ -102,7 +102,11 @@ def compare(
     with warnings.catch_warnings():
         # Small-sample caveats go into ``notes`` once instead of one warning per statistic.
         warnings.simplefilter("ignore", SampleSizeWarning)
-        notes = list(notes) + _sample_size_notes(score_dict)
+        notes = list(notes) + _sample_size_notes(score_dict) + [
+            f"method {m!r} has a single run per task: its point estimates are shown, but its intervals, "
+            "tests and improvement intervals are unavailable (a bootstrap needs at least 2 runs per task)"
+            for m in _thin(score_dict)
+        ]
         if len(aggs) < len(aggregates):
             notes.append("optimality gap left out: it needs scores normalised to 1 = optimal")
         estimates = _estimates(
@@ -158,6 +162,11 @@ def _aggregate_fn(names: Sequence[str], trim: float) -> Any:
     return stats.aggregate_func(*parts, trim=trim)
 
 
+def _thin(score_dict: Mapping[str, np.ndarray]) -> list[str]:
+    """Methods with a single run per task: they get point estimates, never a bootstrap interval."""
+    return [m for m, s in score_dict.items() if s.shape[0] < 2]
+
+
 def _estimates(
     score_dict: dict[str, np.ndarray],
     aggs: Sequence[str],
@@ -168,15 +177,18 @@ def _estimates(
     task_bootstrap: bool,
     seed: int,
 ) -> pd.DataFrame:
-    points, intervals = stats.interval_estimates(
-        score_dict,
-        _aggregate_fn(aggs, trim),
-        reps=reps,
-        method=ci_method,
-        confidence=confidence,
-        task_bootstrap=task_bootstrap,
-        seed=seed,
-    )
+    fn = _aggregate_fn(aggs, trim)
+    thin = _thin(score_dict)
+    boot = {m: s for m, s in score_dict.items() if m not in thin}
+    points: dict[str, Any] = {}
+    intervals: dict[str, Any] = {}
+    if boot:
+        points, intervals = stats.interval_estimates(
+            boot, fn, reps=reps, method=ci_method, confidence=confidence, task_bootstrap=task_bootstrap, seed=seed
+        )
+    for m in thin:
+        points[m] = fn(score_dict[m])
+        intervals[m] = np.full((2, len(aggs)), np.nan)
     rows = []
     for m, s in score_dict.items():
         p = np.atleast_1d(np.asarray(points[m], dtype=float))
@@ -190,15 +202,26 @@ def _estimates(
 
 
 def _improvement(oriented: dict[str, np.ndarray], reps: int, confidence: float, seed: int) -> pd.DataFrame:
+    """P(X > Y) for every ordered pair; pairs with a single-run method get the point, no interval."""
     cols = ["method_x", "method_y", "probability", "lower", "upper"]
     if len(oriented) < 2:
         return pd.DataFrame(columns=cols)
-    points, intervals = stats.probability_of_improvement_intervals(
-        oriented, reps=reps, confidence=confidence, seed=seed
-    )
-    rows = [
-        (a, b, points[(a, b)], *np.asarray(intervals[(a, b)], dtype=float).ravel()[:2]) for a, b in points
-    ]
+    thin = _thin(oriented)
+    boot = {m: s for m, s in oriented.items() if m not in thin}
+    points: dict[tuple[str, str], float] = {}
+    intervals: dict[tuple[str, str], Any] = {}
+    if len(boot) >= 2:
+        points, intervals = stats.probability_of_improvement_intervals(boot, reps=reps, confidence=confidence,
+                                                                       seed=seed)
+    names = list(oriented)
+    rows = []
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            if (a, b) in points:
+                rows.append((a, b, points[(a, b)], *np.asarray(intervals[(a, b)], dtype=float).ravel()[:2]))
+            else:
+                p = stats.probability_of_improvement(oriented[a], oriented[b])
+                rows.append((a, b, float(p), np.nan, np.nan))
     return pd.DataFrame(rows, columns=cols)
 
 
@@ -219,7 +242,15 @@ def _profile(
     if lo == hi:
         lo, hi = lo - 0.5, hi + 0.5
     taus = np.linspace(lo, hi, points)
-    prof, ci = stats.performance_profile(oriented, taus, reps=reps, confidence=confidence, seed=seed)
+    thin = _thin(oriented)
+    boot = {m: s for m, s in oriented.items() if m not in thin}
+    prof: dict[str, Any] = {}
+    ci: dict[str, Any] = {}
+    if boot:
+        prof, ci = stats.performance_profile(boot, taus, reps=reps, confidence=confidence, seed=seed)
+    for m in thin:  # the fraction of its runs above each threshold, without bands
+        prof[m] = (oriented[m].ravel()[None, :] > taus[:, None]).mean(axis=1)
+        ci[m] = np.full((2, len(taus)), np.nan)
     sign = 1.0 if matrix.higher_is_better else -1.0
     return Profile(
         taus=sign * taus,
@@ -244,8 +275,10 @@ def _tests(
         "n_x",
         "n_y",
     ]
-    if len(oriented) < 2:
+    testable = {m: s for m, s in oriented.items() if m not in _thin(oriented)}
+    if len(testable) < 2:
         return pd.DataFrame(columns=cols)
+    oriented = testable
     rows = []
     for k, test in enumerate(tests):
         for r in stats.pairwise_tests(oriented, test=test, correction=correction, alpha=alpha, seed=seed + k):

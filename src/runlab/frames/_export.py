@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from runlab.configpath import flatten
+from runlab.csvsafe import neutralise_sql, write_csv
 from runlab.errors import InputError
 from runlab.warehouse.helpers import one, sql_str, tmp_path_for
 
@@ -62,7 +63,7 @@ def export_frame(frame: pd.DataFrame, out: Path | str) -> Path:
         if df[c].dtype == object:
             df[c] = df[c].map(_cell)
     if fmt == "csv":
-        return _atomic(out, lambda p: df.to_csv(p, index=False))
+        return _atomic(out, lambda p: write_csv(df, p))
     return _atomic(out, lambda p: df.to_parquet(p, index=False))
 
 
@@ -77,8 +78,11 @@ def export_history(wh: Warehouse, out: Path | str, runs: Sequence[str] | None = 
     view = "_runlab_export_names"
     wh.con.register(view, names)
     try:
-        sql = (f"SELECT h.run_id, n.run_name, h.step, h.metric, h.value FROM ({query}) h "
-               f"LEFT JOIN {view} n USING (run_id) ORDER BY h.run_id, h.step, h.metric")
+        cols = ("h.run_id", "n.run_name", "h.metric")
+        if fmt == "csv":  # text a spreadsheet would run as a formula gets a leading quote; Parquet stays exact
+            cols = tuple(neutralise_sql(c) for c in cols)
+        sql = (f"SELECT {cols[0]} AS run_id, {cols[1]} AS run_name, h.step, {cols[2]} AS metric, h.value "
+               f"FROM ({query}) h LEFT JOIN {view} n USING (run_id) ORDER BY h.run_id, h.step, h.metric")
         (count,) = one(wh.con, f"SELECT count(*) FROM ({query})") or (0,)
         opts = "FORMAT csv, HEADER true" if fmt == "csv" else "FORMAT parquet, COMPRESSION zstd"
         _atomic(out, lambda p: wh.con.execute(f"COPY ({sql}) TO {sql_str(str(p))} ({opts})"))

@@ -77,6 +77,14 @@ class TaskSpec:
             return cls(metric_regex=text[len("regex:"):])
         if "(?P<task>" in text:
             return cls(metric_regex=text)
+        if "(?P<" in text:
+            # A named group but not ``task``: a regex meant as one, with a misspelt group name.
+            groups = re.findall(r"\(\?P<([^>]*)>", text)
+            raise InputError(
+                f"task_by {text!r} looks like a metric regex but has no (?P<task>...) group "
+                f"(its named groups: {', '.join(map(repr, groups))})",
+                hint="name the group that captures the task 'task', e.g. eval_(?P<suite>[^/]+)/(?P<task>.+)",
+            )
         return cls(config_path=text)
 
 

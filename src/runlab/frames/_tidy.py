@@ -33,6 +33,7 @@ def tidy_frame(
     *,
     config_params: Sequence[str] = (),
     labels: bool = True,
+    run_fields: Sequence[str] = (),
     x_axis: str = "_step",
     task: TaskSpec | str | None = None,
     min_step: int | None = None,
@@ -48,6 +49,8 @@ def tidy_frame(
     point count, or explicit x values) aligns all runs on common x points; ``interpolation``
     (``none``/``linear``/``ffill``) fills gaps without extrapolating past a run's end;
     ``downsample`` (``every_nth:N``, ``log:N``, ``lttb:N``) keeps fewer points per run.
+    ``run_fields`` adds W&B run metadata as ``run_<field>`` columns (``group``, ``job_type``,
+    ``tags`` as one comma-joined text, ``state``, ``project``, ``entity``, ``source``).
     The :class:`MissingReport` is in ``frame.attrs["missing_report"]``.
     """
     check_interpolation(interpolation)
@@ -66,6 +69,7 @@ def tidy_frame(
     finally:
         builder.cleanup()
     frame = _decorate(wh, wide, run_ids, spec, config_params, labels)
+    _add_run_fields(wh, frame, run_ids, run_fields)
     if x_axis == "_step" and len(frame) and (frame["step"] == np.round(frame["step"])).all():
         frame["step"] = frame["step"].astype("int64")
     frame.attrs["missing_report"] = report
@@ -261,6 +265,22 @@ def _decorate(wh: Warehouse, wide: pd.DataFrame, run_ids: list[str], spec: TaskS
     rest = [c for c in out.columns if c not in lead]
     out = out[lead + rest].reset_index(drop=True)
     return out
+
+
+RUN_FIELDS: tuple[str, ...] = ("group", "job_type", "tags", "state", "project", "entity", "source")
+
+
+def _add_run_fields(wh: Warehouse, frame: pd.DataFrame, run_ids: list[str], fields: Sequence[str]) -> None:
+    """``run_<field>`` columns from the runs table, after ``run_name`` (tags as ``a,b,c``)."""
+    unknown = [f for f in fields if f not in RUN_FIELDS]
+    if unknown:
+        raise InputError(f"unknown run field(s) {unknown}", hint=f"choose from {', '.join(RUN_FIELDS)}")
+    if not fields:
+        return
+    info = wh.runs(run_ids) if run_ids else pd.DataFrame(columns=["run_id", *RUN_FIELDS])
+    for k, field in enumerate(fields):
+        values = info[field].map(lambda v: ",".join(map(str, v)) if isinstance(v, list | tuple | np.ndarray) else v)
+        frame.insert(2 + k, f"run_{field}", frame["run_id"].map(dict(zip(info["run_id"], values, strict=True))))
 
 
 def _split_regex_tasks(wide: pd.DataFrame, spec: TaskSpec, metric_cols: list[str]) -> tuple[pd.DataFrame, list[str]]:

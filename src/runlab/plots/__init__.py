@@ -8,6 +8,7 @@ from runlab.plots._curves import plot_sample_efficiency
 from runlab.plots._improvement import plot_probability_of_improvement
 from runlab.plots._profiles import plot_ecdf, plot_performance_profile, plot_violins
 from runlab.plots._style import OKABE_ITO, new_figure, palette
+from runlab.plots._style import short as short_label
 from runlab.plots._tasks import plot_missing_data, plot_task_heatmap
 
 __all__ = [
@@ -23,4 +24,5 @@ __all__ = [
     "plot_sample_efficiency",
     "plot_task_heatmap",
     "plot_violins",
+    "short_label",
 ]

@@ -10,7 +10,20 @@ from runlab.errors import InputError
 from runlab.plots._style import new_figure, short
 
 
-def _grid(table: pd.DataFrame, *, cmap: str, title: str, fmt: str, cbar: str) -> Figure:
+def text_colour(rgba: tuple[float, ...]) -> str:
+    """Black or white, whichever reads better on a cell of colour ``rgba`` (WCAG relative luminance)."""
+
+    def linear(c: float) -> float:
+        return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (linear(float(c)) for c in rgba[:3])
+    luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b
+    # Contrast against white (1.05 / (L + 0.05)) beats contrast against black ((L + 0.05) / 0.05) below ~0.18.
+    return "white" if luminance < 0.179 else "black"
+
+
+def _grid(table: pd.DataFrame, *, cmap: str, title: str, fmt: str, cbar: str, integer: bool = False) -> Figure:
+    """A method x task grid with each cell's value written in the colour that reads on it."""
     if table.empty:
         raise InputError("the table is empty: nothing to plot")
     values = table.to_numpy(dtype=float)
@@ -23,8 +36,15 @@ def _grid(table: pd.DataFrame, *, cmap: str, title: str, fmt: str, cbar: str) ->
         for i in range(rows):
             for j in range(cols):
                 v = values[i, j]
-                ax.text(j, i, "—" if not np.isfinite(v) else format(v, fmt), ha="center", va="center", fontsize=7)
-    fig.colorbar(image, ax=ax, label=cbar)
+                colour = text_colour(image.cmap(image.norm(v))) if np.isfinite(v) else "black"
+                ax.text(j, i, "—" if not np.isfinite(v) else format(v, fmt), ha="center", va="center", fontsize=7,
+                        color=colour)
+    bar = fig.colorbar(image, ax=ax, label=cbar)
+    if integer:  # counts: ticks on whole numbers only (no 4.50 .. 5.50 for a colour bar of runs)
+        from matplotlib.ticker import MaxNLocator
+
+        bar.locator = MaxNLocator(integer=True)
+        bar.update_ticks()
     ax.set_title(title)
     return fig
 
@@ -36,4 +56,5 @@ def plot_task_heatmap(table: pd.DataFrame, *, title: str = "score by task", cbar
 
 def plot_missing_data(counts: pd.DataFrame) -> Figure:
     """Runs per method x task; empty cells (no run at all) stand out in the darkest colour."""
-    return _grid(counts.astype(float), cmap="cividis", title="runs per method and task", fmt=".0f", cbar="runs")
+    return _grid(counts.astype(float), cmap="cividis", title="runs per method and task", fmt=".0f", cbar="runs",
+                 integer=True)

@@ -4,7 +4,7 @@
 the same numbers.
 """
 
-from runlab.reports._analysis import Analysis, analyse, compare_matrix, matrix_for
+from runlab.reports._analysis import Analysis, analyse, check_requested_metrics, compare_matrix, matrix_for
 from runlab.reports._build import ReportFiles, build_report
 from runlab.reports._config import CompareConfig, SampleEfficiencySection, load_config, validate_config
 from runlab.reports._efficiency import Efficiency, efficiency
@@ -21,6 +21,7 @@ __all__ = [
     "analyse",
     "build_notebook",
     "build_report",
+    "check_requested_metrics",
     "compare_matrix",
     "efficiency",
     "ensure_kernel",

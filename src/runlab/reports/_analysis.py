@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from runlab.errors import InputError
+from runlab.compare import CompareResult, IncompleteDataWarning, ScoreMatrix, compare, score_matrix
+from runlab.errors import InputError, NotFoundError, did_you_mean
 from runlab.reports._config import CompareConfig
 from runlab.reports._efficiency import Efficiency, efficiency
-from runlab.compare import CompareResult, IncompleteDataWarning, ScoreMatrix, compare, score_matrix
+from runlab.reports._headline import title_of
 
 if TYPE_CHECKING:
     from runlab.warehouse import Warehouse
@@ -71,25 +72,51 @@ def compare_matrix(matrix: ScoreMatrix, config: CompareConfig) -> CompareResult:
         )
 
 
+def check_requested_metrics(wh: Warehouse, config: CompareConfig) -> list[str]:
+    """Every metric the configuration names must exist: an unknown primary metric is an error with
+    did-you-mean (also when a metric-regex ``task_by`` selects the scored metrics), an unknown
+    secondary one a note. Returns the notes."""
+    run_ids = wh.resolve_runs(config.runs)
+    logged = sorted(wh.metric_names(run_ids)["metric"].unique()) if run_ids else []
+    known = set(logged)
+    for m in config.metrics.primary:
+        if m not in known:
+            raise NotFoundError(
+                f"metrics.primary names {m!r}, which no selected run logged",
+                hint=did_you_mean(m, logged, "list the metric names with `runlab runs metrics`"),
+            )
+    notes = []
+    if config.task_by is not None and "(?P<task>" in config.task_by and config.metrics.primary:
+        notes.append(f"metrics.primary ({', '.join(config.metrics.primary)}) is not scored: task_by is a "
+                     "metric regex, which selects the scored metrics by name")
+    for m in config.metrics.secondary:
+        if m not in known:
+            hint = did_you_mean(m, logged)
+            notes.append(f"secondary metric {m!r} was logged by no selected run" + (f" ({hint})" if hint else ""))
+    return notes
+
+
 def analyse(wh: Warehouse, config: CompareConfig) -> Analysis:
     """Score, compare and summarise everything ``config`` names."""
+    requested = check_requested_metrics(wh, config)
     results: dict[str, CompareResult] = {}
     for metric in config.score_metrics():
         name = metric if metric is not None else str(config.task_by)
         results[name] = compare_matrix(matrix_for(wh, config, metric), config)
-    notes: list[str] = []
+    notes: list[str] = list(requested)
     curves: dict[str, Efficiency] = {}
     for name, res in results.items():
         curve, why = efficiency(wh, config, res)
         if curve is not None:
             curves[name] = curve
         notes += [f"{name}: {line}" if len(results) > 1 else line for line in why]
-    secondary = _secondary(wh, config, notes)
+    unknown = {m for m in config.metrics.secondary if any(f"secondary metric {m!r} was logged" in n for n in requested)}
+    secondary = _secondary(wh, config, notes, unknown)
     runs = _run_table(wh, results)
     return Analysis(config, results, runs, secondary, notes, curves)
 
 
-def _secondary(wh: Warehouse, config: CompareConfig, notes: list[str]) -> pd.DataFrame:
+def _secondary(wh: Warehouse, config: CompareConfig, notes: list[str], skip: set[str]) -> pd.DataFrame:
     frames = []
     # A secondary metric is one named metric per run: a metric-regex task_by (which selects the
     # primary metrics by name) does not apply to it, a config-path task_by does.
@@ -98,6 +125,8 @@ def _secondary(wh: Warehouse, config: CompareConfig, notes: list[str]) -> pd.Dat
         update={"normalize": None, "optimal_scores": None, "task_by": None if regex_tasks else config.task_by}
     )
     for metric in config.metrics.secondary:
+        if metric in skip:
+            continue
         try:
             frame = matrix_for(wh, plain, metric).to_frame()
         except InputError as exc:
@@ -132,5 +161,5 @@ def _run_table(wh: Warehouse, results: dict[str, CompareResult]) -> pd.DataFrame
         }
     )
     for name, series in means.items():
-        table[f"score: {name}"] = table["run_id"].map(series)
+        table[f"score: {title_of(name)}"] = table["run_id"].map(series)
     return table.sort_values(["method", "name"], kind="stable").reset_index(drop=True)

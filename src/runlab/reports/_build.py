@@ -14,6 +14,7 @@ from runlab.reports._analysis import Analysis, analyse
 from runlab.reports._config import CompareConfig, validate_config
 from runlab.reports._data import write_data
 from runlab.reports._figures import NamedFigure, report_figures, worst_cases
+from runlab.reports._headline import headline, summary_table, title_of
 from runlab.reports._html import HtmlFigure, HtmlSection, render_html
 from runlab.reports._latex import estimates_latex, tests_latex
 from runlab.reports._notebook import write_notebook
@@ -83,7 +84,7 @@ def build_report(
         nb_path = write_notebook(
             out / "analysis.ipynb",
             cfg.title,
-            reps=min(a.bootstrap_samples, 2000),
+            reps=a.bootstrap_samples,
             seed=a.seed,
             confidence=a.confidence_level,
             execute=execute,
@@ -130,14 +131,15 @@ def _write_latex(analysis: Analysis, tex_dir: Path) -> list[Path]:
         est.write_text(
             estimates_latex(
                 res.estimates,
-                caption=f"{name}: point estimates with {conf:.0%} stratified-bootstrap CIs",
+                caption=f"{title_of(name)}: point estimates with {conf:.0%} stratified-bootstrap CIs",
                 label=f"tab:estimates-{i}",
             ),
             encoding="utf-8",
         )
         tst = tex_dir / f"tests_{i}.tex"
         tst.write_text(
-            tests_latex(res.tests, caption=f"{name}: pairwise tests ({res.settings['correction']} correction)", label=f"tab:tests-{i}"),
+            tests_latex(res.tests, caption=f"{title_of(name)}: pairwise tests ({res.settings['correction']} correction)",
+                        label=f"tab:tests-{i}"),
             encoding="utf-8",
         )
         out += [est, tst]
@@ -149,8 +151,9 @@ def _sections(analysis: Analysis, figs: list[NamedFigure], pngs: dict[str, bytes
     if analysis.notes:
         sections.append(HtmlSection("Notes", notes=analysis.notes))
     for name, res in analysis.results.items():
+        title = title_of(name)
         mine = [
-            HtmlFigure(pngs[f.key], f.title, f"{name}: {f.title}")
+            HtmlFigure(pngs[f.key], f.title, f"{title}: {f.title}")
             for f in figs
             if f.comparison == name and f.kind != "efficiency"
         ]
@@ -161,10 +164,13 @@ def _sections(analysis: Analysis, figs: list[NamedFigure], pngs: dict[str, bytes
         )
         sections.append(
             HtmlSection(
-                f"Comparison: {name}",
+                f"Comparison: {title}",
+                headline=headline(res),
                 notes=[*res.matrix.missing.lines(), *res.notes],
                 tables=[
-                    ("Estimates with confidence intervals", res.estimates),
+                    (f"Per method: estimate [{res.settings['confidence']:.0%} CI], three significant digits",
+                     summary_table(res)),
+                    ("Estimates with confidence intervals (full precision)", res.estimates),
                     ("Significance tests", res.tests),
                     ("Probability of improvement", res.improvement),
                     ("Worst task per method", worst),
@@ -175,13 +181,13 @@ def _sections(analysis: Analysis, figs: list[NamedFigure], pngs: dict[str, bytes
         )
     for name, curve in analysis.efficiency.items():
         mine = [
-            HtmlFigure(pngs[f.key], f.title, f"{name}: {curve.aggregate} along {curve.x_axis} with CI bands")
+            HtmlFigure(pngs[f.key], f.title, f"{title_of(name)}: {curve.aggregate} along {curve.x_axis} with CI bands")
             for f in figs
             if f.comparison == name and f.kind == "efficiency"
         ]
         sections.append(
             HtmlSection(
-                f"Sample efficiency: {name}",
+                f"Sample efficiency: {title_of(name)}",
                 notes=curve.notes,
                 tables=[(f"{curve.aggregate} at the last grid point ({curve.x_axis} = {curve.x[-1]:,.6g})", curve.final().drop(columns="x"))],
                 figures=mine,

@@ -134,6 +134,12 @@ class CompareConfig(_Strict):
     @field_validator("task_by")
     @classmethod
     def _regex_compiles(cls, v: str | None) -> str | None:
+        if v is not None and "(?P<" in v and "(?P<task>" not in v:
+            import re
+
+            groups = re.findall(r"\(\?P<([^>]*)>", v)
+            raise ValueError(f"looks like a metric regex but has no (?P<task>...) group (its named groups: "
+                             f"{', '.join(map(repr, groups))}); name the task group 'task'")
         if v is not None and "(?P<task>" in v:
             import re
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from runlab.csvsafe import write_csv
 from runlab.reports._analysis import Analysis
 
 #: Table name -> file stem; the notebook and the W&B export use the same names.
@@ -90,7 +91,7 @@ def write_data(analysis: Analysis, out_dir: Path) -> dict[str, Path]:
         frame = frame.reset_index(drop=True)
         frame.columns = [str(c) for c in frame.columns]
         frame.to_parquet(data_dir / f"{name}.parquet", index=False)
-        frame.to_csv(csv_dir / f"{name}.csv", index=False)
+        write_csv(frame, csv_dir / f"{name}.csv")
         paths[name] = data_dir / f"{name}.parquet"
         paths[f"{name}.csv"] = csv_dir / f"{name}.csv"
     meta = data_dir / "report.json"

@@ -11,10 +11,11 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from runlab import plots
+from runlab.compare import CompareResult
 from runlab.errors import InputError
 from runlab.reports._analysis import Analysis
 from runlab.reports._efficiency import Efficiency
-from runlab.compare import CompareResult
+from runlab.reports._headline import title_of
 
 
 @dataclass(frozen=True)
@@ -55,7 +56,7 @@ def style(name: str) -> Iterator[None]:
 def comparison_figures(index: int, name: str, res: CompareResult, palette_name: str) -> list[NamedFigure]:
     """All figures of one comparison, in report order."""
     colors = plots.palette(res.matrix.methods, palette_name)
-    label = "normalised score" if res.matrix.normalize else str(res.matrix.metric)
+    label = "normalised score" if res.matrix.normalize else title_of(str(res.matrix.metric))
     scores = res.matrix.to_frame()
     out = [
         ("intervals", "Aggregate estimates with CIs", plots.plot_interval_estimates(res.estimates, colors=colors, xlabel=label)),

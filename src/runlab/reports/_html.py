@@ -23,6 +23,7 @@ table{border-collapse:collapse;margin:1rem 0;font-size:.9rem}
 th,td{border:1px solid #ddd;padding:.25rem .5rem;text-align:left;vertical-align:top;white-space:pre-wrap}
 th{background:#f3f3f3}table.sortable th{cursor:pointer}
 figure{margin:1rem 0}figure img{max-width:100%}figcaption{font-size:.85rem;color:#555}
+.headline{background:#eef6ff;border-left:4px solid #0072b2;padding:.5rem 1.6rem;margin:.6rem 0}
 .note{background:#fff8e1;border-left:4px solid #e69f00;padding:.4rem .8rem;margin:.4rem 0}
 """
 
@@ -65,6 +66,8 @@ class HtmlSection:
     notes: Sequence[str] = ()
     tables: Sequence[tuple[str, pd.DataFrame]] = ()
     figures: Sequence[HtmlFigure] = ()
+    headline: Sequence[str] = ()
+    """Sentences shown first, before the notes (the comparison's result in words)."""
 
 
 def _e(text: object) -> str:
@@ -110,6 +113,8 @@ def render_html(title: str, sections: Sequence[HtmlSection], runs: pd.DataFrame)
     ]
     for s in sections:
         parts.append(f"<section><h2>{_e(s.title)}</h2>")
+        if s.headline:
+            parts.append('<ul class="headline">' + "".join(f"<li>{_e(h)}</li>" for h in s.headline) + "</ul>")
         parts += [f'<p class="note">{_e(n)}</p>' for n in s.notes]
         for caption, frame in s.tables:
             parts.append(f"<h3>{_e(caption)}</h3>" + table_html(frame))

@@ -4,8 +4,10 @@ A curriculum draws each episode's task. :class:`UniformSampler` is the baseline;
 :class:`LearningProgressSampler` is a bidirectional learning-progress sampler: per task it keeps a
 fast and a slow exponential moving average of the normalised episode score, and favours tasks where
 the two disagree (the agent is currently getting better *or* worse there), mixed with a uniform
-share so no task starves. :class:`ConfigHistory` records the env configuration in play each epoch
-as a full snapshot per distinct configuration, referenced by hash.
+share so no task starves. :class:`ConfigHistory` is the writer of the first history format
+(``runlab.env_config_history/1``, one item per epoch) that the shipped curriculum set was made with;
+the generator now tracks env configs with :class:`runlab.envconfig.ConfigTracker`, which reads
+this format too.
 """
 
 from __future__ import annotations
@@ -109,7 +111,7 @@ def config_hash(config: dict[str, Any]) -> str:
 
 
 class ConfigHistory:
-    """Env configurations in play over training, stored differentially.
+    """Env configurations in play over training, one item per epoch (format ``/1``).
 
     ``snapshots`` holds each distinct configuration once, keyed by its hash; each ``history`` entry
     names the epoch, the agent step, and per task in play its config hash, environment count and

@@ -106,6 +106,8 @@ def benchmark_run_spec(job: BenchmarkJob) -> RunSpec:
 
 
 def _make_callback(run: Any, job: BenchmarkJob) -> Any:
+    """The SB3 callback that logs one benchmark run. Long because it defines the callback class
+    inside (its methods are short), so stable-baselines3 is imported only when a job runs."""
     from stable_baselines3.common.callbacks import BaseCallback
 
     class WandbLogCallback(BaseCallback):

@@ -4,8 +4,9 @@ All runs (samplers x seeds) train as one batch; each agent has its own curriculu
 episode becomes a history row ``env_task_reward/<task>`` with its per-task ``sample_index`` (the
 ordered reward stream a learning-progress scorer consumes); every epoch logs the task sampling
 probabilities, the env configuration in play (``env/*``), training stats and, periodically, the
-evaluation suite. The env-config history is logged as a W&B artifact of type
-``environment_configs``.
+evaluation suite. Each agent's env configs are tracked by a :class:`runlab.envconfig.ConfigTracker`
+(the ``env/*`` and ``curriculum/*`` metrics and the differential history), logged as a W&B artifact
+of type ``environment_configs``.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ from typing import Any
 import numpy as np
 import torch
 
+from runlab.envconfig import ConfigTracker
 from runlab.samples._cartpole import BatchedCartPole
 from runlab.samples._curriculum import (
-    ConfigHistory,
     LearningProgressSampler,
     TaskSampler,
     UniformSampler,
@@ -32,7 +33,15 @@ from runlab.samples._wandb_io import RunLog, RunSpec
 
 SAMPLERS = ("uniform", "learning_progress")
 _SHORT = {"uniform": "uniform", "learning_progress": "lp"}
-_ENV_KEYS = {"gravity": "gravity", "length": "pole_length", "masspole": "masspole", "force_mag": "force_mag"}
+#: ``env/<name>`` metrics the trackers log: dotted paths into each task's env config.
+KEY_PARAMS = {
+    "max_steps": "game.max_steps",
+    "num_agents": "game.num_agents",
+    "gravity": "physics.gravity",
+    "pole_length": "physics.length",
+    "masspole": "physics.masspole",
+    "force_mag": "physics.force_mag",
+}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -87,20 +96,12 @@ class _Curricula:
             self.current[i] = draw(self.samplers[agent], self.rng, 1)[0]
         self._apply(idx)
 
-    def epoch_metrics(self, agent: int) -> tuple[dict[str, float], list[str], dict[str, float]]:
-        """``curriculum/*`` and ``env/*`` metrics of one agent, its tasks in play and probabilities."""
+    def in_play(self, agent: int) -> tuple[list[str], dict[str, float]]:
+        """One agent's task of every env in play, and its sampler's probability per task."""
         tasks = self.current[agent * self.e_n : (agent + 1) * self.e_n]
         probs = self.samplers[agent].probabilities()
         names = [CURRICULUM_TASKS[t].name for t in tasks]
-        prob_by_name = {v.name: float(p) for v, p in zip(CURRICULUM_TASKS, probs, strict=True)}
-        out = {f"curriculum/task_prob/{n}": p for n, p in prob_by_name.items()}
-        out["curriculum/num_tasks_in_play"] = float(len(set(names)))
-        physics = [CURRICULUM_TASKS[t].physics for t in tasks]
-        for attr, key in _ENV_KEYS.items():
-            out[f"env/{key}"] = float(np.mean([getattr(p, attr) for p in physics]))
-        out["env/max_steps"] = float(np.mean([p.max_steps for p in physics]))
-        out["env/num_agents"] = 1.0
-        return out, names, prob_by_name
+        return names, {v.name: float(p) for v, p in zip(CURRICULUM_TASKS, probs, strict=True)}
 
 
 def curriculum_run_logs(cfg: CurriculumSetConfig) -> list[RunLog]:
@@ -116,7 +117,7 @@ def curriculum_run_logs(cfg: CurriculumSetConfig) -> list[RunLog]:
     env = BatchedCartPole([CURRICULUM_TASKS[0].physics] * (len(plan) * cfg.shape.num_envs), seed=cfg.batch_seed)
     curricula = _Curricula(samplers, env, cfg.shape.num_envs, cfg.batch_seed + 1)
     recorder = AgentRecorder(len(plan))
-    histories = [ConfigHistory() for _ in plan]
+    trackers = [ConfigTracker(key_params=KEY_PARAMS, curriculum=sampler, rank=0) for sampler, _ in plan]
     logs = [RunLog(spec=_spec(cfg, sampler, seed, i, len(plan))) for i, (sampler, seed) in enumerate(plan)]
     configs = {v.name: _task_config(i) for i, v in enumerate(CURRICULUM_TASKS)}
     for it in train_ppo(agent, env, total_timesteps=cfg.total_timesteps, on_reset=curricula.on_reset):
@@ -131,10 +132,9 @@ def curriculum_run_logs(cfg: CurriculumSetConfig) -> list[RunLog]:
                 seed=cfg.batch_seed + it.epoch,
             )
         for a, log in enumerate(logs):
-            metrics, in_play, probs = curricula.epoch_metrics(a)
-            histories[a].record(
-                epoch=it.epoch, agent_step=it.agent_step, in_play=in_play, configs=configs, probabilities=probs
-            )
+            in_play, probs = curricula.in_play(a)
+            metrics = trackers[a].record(epoch=it.epoch, agent_step=it.agent_step,
+                                         envs=[(name, configs[name]) for name in in_play], task_probabilities=probs)
             log.rows.extend(curricula.rows[a])
             curricula.rows[a] = []
             row = {**rows[a], **metrics}
@@ -142,12 +142,11 @@ def curriculum_run_logs(cfg: CurriculumSetConfig) -> list[RunLog]:
                 row.update(eval_metrics(scores[a]))
             log.rows.append(row)
     for a, log in enumerate(logs):
-        hist = histories[a].to_json()
         counts = {v.name: int(n) for v, n in zip(CURRICULUM_TASKS, curricula.sample_index[a], strict=True)}
-        meta = {"run_id": log.spec.run_id, "curriculum": plan[a][0], "task_counts": counts,
-                "num_snapshots": len(hist["snapshots"])}
-        log.artifacts.append((f"env_configs-{log.spec.run_id}", "environment_configs", meta,
-                              {"env_config_history.json": hist}))
+        trackers[a].finish(metadata={"run_id": log.spec.run_id, "task_counts": counts})
+        hist = trackers[a].to_json()
+        log.artifacts.append((f"env_configs-{log.spec.run_id}", "environment_configs",
+                              trackers[a].artifact_metadata(), {"env_config_history.json": hist}))
     return logs
 
 
