@@ -187,7 +187,7 @@ def test_small_samples_warn_and_offer_exact_tests() -> None:
         ({"a": np.ones((1, 4))}, {}, "at least 2 runs"),
         ({"a": np.ones((5, 4)), "b": np.ones((5, 3))}, {}, "same tasks"),
         ({}, {}, "non-empty mapping"),
-        ({"a": np.ones((5, 4))}, {"method": "bc"}, "method must be one of"),
+        ({"a": np.ones((5, 4))}, {"method": "studentized"}, "method must be one of"),
         ({"a": np.ones((5, 4))}, {"confidence": 95}, "confidence must be strictly between"),
         ({"a": np.ones((5, 4))}, {"reps": 1}, "reps must be an int"),
         ({"a": np.ones((5, 4))}, {"seed": -1}, "seed must be"),

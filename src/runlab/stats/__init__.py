@@ -25,12 +25,11 @@ from runlab.stats._aggregates import (
 from runlab.stats._checks import SampleSizeWarning, check_sample_size, validate_score_dict, validate_scores
 from runlab.stats._efficiency import sample_efficiency
 from runlab.stats._improvement import probability_of_improvement_intervals
-from runlab.stats._intervals import CI_METHODS, interval_estimates
-from runlab.stats._normalize import Direction, normalize_score_dict, normalize_scores, orient
+from runlab.stats._intervals import CI_METHODS, confidence_interval, interval_estimates
+from runlab.stats._normalize import normalize_score_dict, normalize_scores, orient
 from runlab.stats._profiles import performance_profile
+from runlab.stats._recognise import SlowPathWarning, recognise
 from runlab.stats._significance import (
-    CORRECTIONS,
-    TESTS,
     PairwiseResult,
     TestResult,
     correct_pvalues,
@@ -40,37 +39,55 @@ from runlab.stats._significance import (
     welch_t,
     wilcoxon_signed_rank,
 )
-from runlab.stats.frame import (
-    CompareResult,
-    IncompleteDataWarning,
-    MissingReport,
-    Profile,
-    ScoreMatrix,
-    compare,
-    from_score_dict,
-    score_matrix,
+from runlab.stats._vocab import (
+    AGGREGATES,
+    CORRECTION_ALIASES,
+    CORRECTIONS,
+    CURVE_AGGREGATES,
+    DIRECTIONS,
+    NORMALIZATION_ALIASES,
+    NORMALIZATIONS,
+    REDUCERS,
+    TESTS,
+    Aggregate,
+    Correction,
+    CurveAggregate,
+    Direction,
+    Normalization,
+    Reducer,
+    Test,
+    choice,
 )
 
 __all__ = [
+    "AGGREGATES",
     "AGGREGATE_NAMES",
     "CI_METHODS",
     "CORRECTIONS",
+    "CORRECTION_ALIASES",
+    "CURVE_AGGREGATES",
+    "DIRECTIONS",
+    "NORMALIZATIONS",
+    "NORMALIZATION_ALIASES",
+    "REDUCERS",
     "TESTS",
+    "Aggregate",
     "AggregateFunc",
-    "CompareResult",
+    "Correction",
+    "CurveAggregate",
     "Direction",
-    "IncompleteDataWarning",
-    "MissingReport",
+    "Normalization",
     "PairwiseResult",
-    "Profile",
+    "Reducer",
     "SampleSizeWarning",
-    "ScoreMatrix",
+    "SlowPathWarning",
+    "Test",
     "TestResult",
     "aggregate_func",
     "check_sample_size",
-    "compare",
+    "choice",
+    "confidence_interval",
     "correct_pvalues",
-    "from_score_dict",
     "interval_estimates",
     "iqm",
     "mann_whitney",
@@ -85,8 +102,8 @@ __all__ = [
     "permutation_test",
     "probability_of_improvement",
     "probability_of_improvement_intervals",
+    "recognise",
     "sample_efficiency",
-    "score_matrix",
     "trimmed_mean",
     "validate_score_dict",
     "validate_scores",

@@ -16,6 +16,7 @@ import scipy.stats
 
 from runlab.errors import InputError
 from runlab.stats._checks import validate_scores
+from runlab.stats._trace import traced
 
 #: Names accepted by :func:`aggregate_func` (and wherever a metric may be named by string).
 AGGREGATE_NAMES = ("median", "iqm", "mean", "optimality_gap", "trimmed_mean")
@@ -35,18 +36,37 @@ def _check_gamma(gamma: float) -> float:
     return g
 
 
+def _no_param() -> float:
+    return 0.0
+
+
+def _trim_param(trim: float) -> float:
+    return trim
+
+
+def _gamma_param(gamma: float = 1.0) -> float:
+    return gamma
+
+
+# Each aggregate is ``traced`` so that a callable built from them can be recognised and
+# evaluated by the count engine (see ``_trace`` and ``_recognise``).
+
+
+@traced("mean", _no_param)
 def mean(scores: Any) -> float:
     """Mean over tasks of the per-task mean score (rliable ``aggregate_mean``)."""
     s = validate_scores(scores)
     return float(np.mean(np.mean(s, axis=0)))
 
 
+@traced("median", _no_param)
 def median(scores: Any) -> float:
     """Median over tasks of the per-task mean score (rliable ``aggregate_median``)."""
     s = validate_scores(scores)
     return float(np.median(np.mean(s, axis=0)))
 
 
+@traced("trimmed_mean", _trim_param)
 def trimmed_mean(scores: Any, trim: float) -> float:
     """Mean of all run x task scores after cutting the lowest and highest ``trim`` fraction.
 
@@ -56,11 +76,13 @@ def trimmed_mean(scores: Any, trim: float) -> float:
     return float(scipy.stats.trim_mean(s, proportiontocut=_check_trim(trim), axis=None))
 
 
+@traced("iqm", _no_param)
 def iqm(scores: Any) -> float:
     """Interquartile mean: the 25 % trimmed mean over all runs and tasks pooled."""
     return trimmed_mean(scores, 0.25)
 
 
+@traced("optimality_gap", _gamma_param)
 def optimality_gap(scores: Any, gamma: float = 1.0) -> float:
     """How far scores fall short of ``gamma`` on average, scores above ``gamma`` clipped to it."""
     s = validate_scores(scores)
@@ -161,12 +183,16 @@ def aggregate_func(
                 f"metric must be one of {', '.join(AGGREGATE_NAMES)} (or the runlab.stats function), got {m!r}",
                 hint="pass any other callable directly as func= to interval_estimates",
             )
-        if name == "iqm":
-            parts.append(_Part("iqm", 0.25, "iqm"))
-        elif name == "trimmed_mean":
-            parts.append(_Part("trimmed_mean", _check_trim(trim), f"trimmed_mean({trim:g})"))
-        elif name == "optimality_gap":
-            parts.append(_Part("optimality_gap", _check_gamma(gamma), "optimality_gap"))
-        else:
-            parts.append(_Part(name, 0.0, name))
+        parts.append(part_of(name, trim if name == "trimmed_mean" else gamma))
     return AggregateFunc(tuple(parts))
+
+
+def part_of(kind: str, param: float = 0.0) -> _Part:
+    """The engine's description of one aggregate: ``param`` is the trim (trimmed mean) or gamma."""
+    if kind == "iqm":
+        return _Part("iqm", 0.25, "iqm")
+    if kind == "trimmed_mean":
+        return _Part("trimmed_mean", _check_trim(param), f"trimmed_mean({param:g})")
+    if kind == "optimality_gap":
+        return _Part("optimality_gap", _check_gamma(param), "optimality_gap")
+    return _Part(kind, 0.0, kind)

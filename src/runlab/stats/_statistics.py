@@ -125,9 +125,30 @@ class CallableStat(Statistic):
         return np.stack([self.point(v) for v in values])
 
 
+#: rliable 1.2's ``metrics.aggregate_*`` (defaults: gamma = 1) and the aggregate each one is.
+_RLIABLE_AGGREGATES = {
+    "aggregate_mean": "mean",
+    "aggregate_median": "median",
+    "aggregate_iqm": "iqm",
+    "aggregate_optimality_gap": "optimality_gap",
+}
+
+
+def _rliable_name(func: Any) -> str | None:
+    """The aggregate name of one of rliable's ``metrics.aggregate_*`` passed directly, else None.
+
+    Recognised by module and name, so rliable need not be importable (nor is it imported).
+    """
+    if getattr(func, "__module__", None) != "rliable.metrics":
+        return None
+    return _RLIABLE_AGGREGATES.get(getattr(func, "__name__", ""))
+
+
 def as_statistic(func: Any) -> Statistic:
     """Turn ``func`` (an :class:`AggregateFunc`, a metric name or names, a ``runlab.stats``
-    aggregate function, or any callable) into a :class:`Statistic`."""
+    aggregate function, one of rliable's ``metrics.aggregate_*``, or any callable) into a
+    :class:`Statistic` (a callable becomes a :class:`CallableStat`, which ``_recognise`` may
+    still put on the count engine once it sees the data)."""
     if isinstance(func, Statistic):
         return func
     if isinstance(func, AggregateFunc):
@@ -138,6 +159,8 @@ def as_statistic(func: Any) -> Statistic:
         return AggregateStat(aggregate_func(*func))
     if callable(func) and func in _FUNCS:
         return AggregateStat(aggregate_func(func))
+    if (rliable_name := _rliable_name(func)) is not None:
+        return AggregateStat(aggregate_func(rliable_name))
     if callable(func):
         return CallableStat(func)
     raise InputError(
