@@ -5,11 +5,17 @@ PufferLib 3.0.0's Protein, side by side in one run, median over seeds.
     .venv/bin/python benchmarks/bench_sweep.py --quick    # a fast smoke run
     PUFFERLIB_SRC=/path/to/unpacked/pufferlib-3.0.0 .venv/bin/python benchmarks/bench_sweep.py
     .venv/bin/python benchmarks/bench_sweep.py --methods runlab-protein --problems hartmann6
+    .venv/bin/python benchmarks/bench_sweep.py --harness optuna [--quick]   # all as Optuna samplers
 
 Every method searches the same normalised box (runlab's ``ParameterSpace``), so the peers see
 log/logit scales exactly as Protein does. Reported per problem: median best-found regret at equal
 trials; on the cost-aware problem also the median cost spent until a trial reaches the target;
 and the suggestion latency of runlab's Protein at 200 observations.
+
+``--harness optuna`` drives every method, Protein included (``runlab.sweep.optuna.ProteinSampler``),
+through one ``study.optimize`` loop: the objective asks ``trial.suggest_*`` for each parameter in its
+natural scale and sets the cost as ``trial.user_attrs["cost"]``; only the sampler differs (Optuna's
+TPE, GP and random samplers with their defaults).
 
 PufferLib is loaded at run time from ``--pufferlib-src`` / ``PUFFERLIB_SRC`` (its unpacked sdist;
 ``pufferlib/sweep.py`` needs torch and pyro-ppl) behind a tiny shim for the one helper it imports
@@ -159,6 +165,46 @@ def run_optuna(problem: Problem, seed: int, trials: int, sampler_name: str) -> l
     return out
 
 
+def optuna_objective(problem: Problem, seed: int) -> Callable[[Any], float]:
+    """The problem as an Optuna user writes it: ``trial.suggest_*`` per parameter in its natural
+    scale (log for ``log_normal``; Optuna has no logit scale, so ``logit_normal`` is linear), the
+    cost in the ``cost`` user attribute."""
+
+    def objective(trial: Any) -> float:
+        params: dict[str, Any] = {}
+        for p in ParameterSpace.from_tree(problem.tree).params:
+            if p.distribution in ("int_uniform", "uniform_pow2"):
+                params[p.path] = trial.suggest_int(p.path, math.ceil(p.min), math.floor(p.max),
+                                                   log=p.distribution == "uniform_pow2")
+            else:
+                params[p.path] = trial.suggest_float(p.path, p.min, p.max, log=p.distribution == "log_normal")
+        score, cost = problem.evaluate(params, seed * 1000 + trial.number)
+        trial.set_user_attr("cost", cost)
+        trial.set_user_attr("score", score)
+        return score
+
+    return objective
+
+
+def run_study(problem: Problem, seed: int, trials: int, sampler_name: str) -> list[tuple[float, float]]:
+    """Optuna-harness mode: one ``study.optimize`` loop, only the sampler differs."""
+    import optuna
+
+    from runlab.sweep.optuna import ProteinSampler
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    samplers: dict[str, Callable[[], Any]] = {
+        "protein": lambda: ProteinSampler(seed=seed, n_startup_trials=problem.random_samples,
+                                          protein=problem.protein),
+        "tpe": lambda: optuna.samplers.TPESampler(seed=seed),
+        "gp": lambda: optuna.samplers.GPSampler(seed=seed),
+        "random": lambda: optuna.samplers.RandomSampler(seed=seed),
+    }
+    study = optuna.create_study(direction=problem.goal, sampler=samplers[sampler_name]())
+    study.optimize(optuna_objective(problem, seed), n_trials=trials)
+    return [(float(t.user_attrs["score"]), float(t.user_attrs["cost"])) for t in study.trials]
+
+
 def load_pufferlib(src: Path, exact: bool) -> types.ModuleType:
     """Import ``pufferlib/sweep.py`` from an unpacked sdist without its C-extension package."""
     import pyro.contrib.gp.util as gp_util
@@ -264,21 +310,16 @@ def latency_at(n_obs: int, repeats: int = 5) -> tuple[float, float]:
 # -- driver -----------------------------------------------------------------------------------
 
 
-def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--quick", action="store_true", help="3 seeds, short budgets, no PufferLib unless given")
-    ap.add_argument("--seeds", type=int, default=None, help="seeds per method (default 10; quick 3)")
-    ap.add_argument("--problems", nargs="*", default=list(PROBLEMS), choices=list(PROBLEMS))
-    ap.add_argument("--pufferlib-src", type=Path, default=os.environ.get("PUFFERLIB_SRC"),
-                    help="unpacked pufferlib-3.0.0 sdist (env PUFFERLIB_SRC)")
-    ap.add_argument("--pufferlib-exact", action="store_true", help="original 1000-step GP training (~8 s/suggestion)")
-    ap.add_argument("--methods", nargs="*", default=None,
-                    help="run only these methods (default: all available); every method is seeded, "
-                         "so separate runs give the same traces as one")
-    args = ap.parse_args(argv)
-    seeds = args.seeds or (3 if args.quick else 10)
+Method = Callable[[Problem, int, int], list[tuple[float, float]]]
 
-    methods: dict[str, Callable[[Problem, int, int], list[tuple[float, float]]]] = {
+
+def _methods(args: argparse.Namespace) -> tuple[dict[str, Method], str]:
+    """The methods of the chosen harness (PufferLib only in the runlab harness, when given) and a note."""
+    if args.harness == "optuna":
+        names = {"protein-sampler": "protein", "random": "random", "optuna-tpe": "tpe", "optuna-gp": "gp"}
+        return ({m: (lambda pr, s, n, k=k: run_study(pr, s, n, k)) for m, k in names.items()},
+                "harness: optuna (study.optimize, cost in user_attrs['cost'])")
+    methods: dict[str, Method] = {
         "runlab-protein": run_runlab,
         "random": lambda pr, s, n: run_runlab(pr, s, n, RandomSearch),
         "optuna-tpe": lambda pr, s, n: run_optuna(pr, s, n, "tpe"),
@@ -294,13 +335,51 @@ def main(argv: list[str] | None = None) -> None:
             puffer_note = f"pufferlib: skipped ({exc}; install pyro-ppl)"
     elif args.pufferlib_src:
         puffer_note = f"pufferlib: skipped (no pufferlib/sweep.py under {args.pufferlib_src})"
+    return methods, puffer_note
 
+
+def _print_tables(header: str, rows: list[tuple[str, int, dict[str, float]]],
+                  cost_rows: list[tuple[str, dict[str, float]]], methods: list[str]) -> None:
+    print("\nmedian best-found regret at equal trials (lower is better)")
+    print(header)
+    for name, trials, regrets in rows:
+        print(f"{name:<13} {trials:>6} " + " ".join(f"{regrets[m]:>17.4g}" for m in methods))
+    for name, costs in cost_rows:
+        print(f"\nmedian cost to reach score >= {PROBLEMS[name].target} on {name} (lower is better)")
+        print(" ".join(f"{m}={costs[m]:.4g}" for m in methods))
+        peers = [costs[m] for m in ("random", "optuna-tpe", "optuna-gp") if m in costs]
+        unaware = min(peers) if peers else math.inf
+        ours = costs.get("runlab-protein", costs.get("protein-sampler", math.inf))
+        if math.isfinite(unaware) and unaware > 0 and math.isfinite(ours):
+            print(f"protein / best cost-unaware peer = {ours / unaware:.2f} "
+                  f"(goal <= 0.70; {1 - ours / unaware:+.0%} cost)")
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="3 seeds, short budgets, no PufferLib unless given")
+    ap.add_argument("--seeds", type=int, default=None, help="seeds per method (default 10; quick 3)")
+    ap.add_argument("--problems", nargs="*", default=list(PROBLEMS), choices=list(PROBLEMS))
+    ap.add_argument("--pufferlib-src", type=Path, default=os.environ.get("PUFFERLIB_SRC"),
+                    help="unpacked pufferlib-3.0.0 sdist (env PUFFERLIB_SRC)")
+    ap.add_argument("--pufferlib-exact", action="store_true", help="original 1000-step GP training (~8 s/suggestion)")
+    ap.add_argument("--methods", nargs="*", default=None,
+                    help="run only these methods (default: all available); every method is seeded, "
+                         "so separate runs give the same traces as one")
+    ap.add_argument("--harness", choices=["runlab", "optuna"], default="runlab",
+                    help="runlab: each method's own ask/tell loop on the normalised box (default); "
+                         "optuna: every method, Protein included (ProteinSampler), as an Optuna sampler "
+                         "driven by the same study.optimize loop over the natural parameter scales")
+    args = ap.parse_args(argv)
+    seeds = args.seeds or (3 if args.quick else 10)
+
+    methods, puffer_note = _methods(args)
     if args.methods is not None:
         unknown = set(args.methods) - set(methods)
         if unknown:
             ap.error(f"--methods: unknown or unavailable {sorted(unknown)}; available: {sorted(methods)}")
         methods = {m: run for m, run in methods.items() if m in args.methods}
-    print(f"seeds={seeds} quick={args.quick} {puffer_note}")
+    print(f"seeds={seeds} quick={args.quick} harness={args.harness} {puffer_note}")
     header = f"{'problem':<13} {'trials':>6} " + " ".join(f"{m:>17}" for m in methods)
     rows, cost_rows, wall = [], [], {}
     for name in args.problems:
@@ -322,19 +401,12 @@ def main(argv: list[str] | None = None) -> None:
         if costs:
             cost_rows.append((name, costs))
 
-    print("\nmedian best-found regret at equal trials (lower is better)")
-    print(header)
-    for name, trials, regrets in rows:
-        print(f"{name:<13} {trials:>6} " + " ".join(f"{regrets[m]:>17.4g}" for m in methods))
-    for name, costs in cost_rows:
-        print(f"\nmedian cost to reach score >= {PROBLEMS[name].target} on {name} (lower is better)")
-        print(" ".join(f"{m}={costs[m]:.4g}" for m in methods))
-        peers = [costs[m] for m in ("random", "optuna-tpe", "optuna-gp") if m in costs]
-        unaware = min(peers) if peers else math.inf
-        ours = costs.get("runlab-protein", math.inf)
-        if math.isfinite(unaware) and unaware > 0 and math.isfinite(ours):
-            print(f"runlab-protein / best cost-unaware peer = {ours / unaware:.2f} "
-                  f"(goal <= 0.70; {1 - ours / unaware:+.0%} cost)")
+    _print_tables(header, rows, cost_rows, list(methods))
+    if args.harness == "optuna":
+        per_trial = {m: sum(wall[(n, m)] / (seeds * t) for n, t, _ in rows) / len(rows) for m in methods}
+        print("\nseconds per trial (sampler + objective), mean over problems")
+        print(" ".join(f"{m}={v:.3f}" for m, v in per_trial.items()))
+        return
     lat_wall, lat_cpu = latency_at(200)
     print(f"\nProtein suggestion latency at 200 observations (Hartmann6, varying cost): "
           f"{lat_wall:.3f} s wall, {lat_cpu:.3f} s CPU (goal <= 0.2 s)")

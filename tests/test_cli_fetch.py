@@ -83,14 +83,16 @@ def test_fetch_lists_failed_runs_and_exits_2(wandb_server: WandbTestServer, tmp_
     populate(wandb_server)
     wandb_server.inject("500", "Runs", times=1)  # a transient failure of the listing is retried
     wandb_server.inject("500", "RunParquetHistory", run="r1", times=10_000)
+    import dataclasses
+
     from runlab.sources import wandb_api
 
     monkeypatch_timeout = pytest.MonkeyPatch()
     original = wandb_api.WandBCollector.__init__
 
-    def short(self, *a, **kw):
-        kw.update(retry_base_delay=0.01, timeout=10, max_retries=1)
-        original(self, *a, **kw)
+    def short(self, selection, options, **kw):
+        options = dataclasses.replace(options, retry_base_delay=0.01, timeout=10, max_retries=1)
+        original(self, selection, options, **kw)
 
     monkeypatch_timeout.setattr(wandb_api.WandBCollector, "__init__", short)
     try:
@@ -102,17 +104,23 @@ def test_fetch_lists_failed_runs_and_exits_2(wandb_server: WandbTestServer, tmp_
     assert "sky_comprehensive_1" in res.output and "run the same command again" in res.output
 
 
-def test_progress_bar_path_runs(wandb_server: WandbTestServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                capsys: pytest.CaptureFixture[str]) -> None:
-    from runlab.sources.wandb_api import WandBCollector
+def test_the_library_reports_progress_and_draws_nothing(wandb_server: WandbTestServer, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    """Progress is a callback; the bar is the CLI's (drawn in the real process below)."""
+    from runlab.sources.wandb_api import FetchOptions, RunSelection, WandBCollector
 
     populate(wandb_server)
-    monkeypatch.setenv("TTY_COMPATIBLE", "1")  # rich draws the bar on the captured stderr as on a terminal
+    monkeypatch.setenv("TTY_COMPATIBLE", "1")  # a bar drawn by the library would land on the captured stderr
+    calls: list[tuple[int, int]] = []
     with Warehouse.open(tmp_path / "wh") as wh:
-        result = WandBCollector(wandb_server.entity, PROJECT, retry_base_delay=0.01, timeout=10).collect(wh)
-    err = capsys.readouterr().err
+        collector = WandBCollector(RunSelection(wandb_server.entity, PROJECT),
+                                   FetchOptions(retry_base_delay=0.01, timeout=10))
+        result = wh.ingest(collector.records(known=wh.sync_state), on_progress=lambda d, t: calls.append((d, t)))
+    out = capsys.readouterr()
     assert len(result.added) == 4
-    assert "fetching" in err and "4/4" in err
+    assert calls == [(1, 4), (2, 4), (3, 4), (4, 4)]
+    assert out.err == "" and out.out == ""
 
 
 @pytest.mark.parametrize("flag", ["--verbose", "--debug"])
@@ -140,3 +148,29 @@ def test_cli_logging_never_shows_the_api_key(wandb_server: WandbTestServer, tmp_
     for f in [*home.rglob("*"), *tmp_path.rglob("wandb-c*/**/*")]:
         if f.is_file():
             assert key.encode() not in f.read_bytes(), f
+
+
+@pytest.mark.parametrize("retries", [0, 2])
+def test_an_unreachable_server_says_so_quickly_and_honours_retries(tmp_path: Path, monkeypatch, retries) -> None:
+    import socket
+    import time
+
+    with socket.socket() as s:  # a port nothing listens on: connections are refused
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"http://127.0.0.1:{port}"
+    monkeypatch.setenv("WANDB_BASE_URL", url)
+    monkeypatch.setenv("WANDB_API_KEY", "k" * 40)
+    for var in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy"):
+        monkeypatch.delenv(var, raising=False)
+    t0 = time.monotonic()
+    res = run_cli(tmp_path / "home", "team/proj", "--max-retries", str(retries))
+    took = time.monotonic() - t0
+    assert res.exit_code == 1, res.output
+    text = " ".join(res.output.split())
+    assert f"cannot connect to the W&B server at {url}" in text and "refused" in text.lower()
+    assert "rejected" not in text and "API key was not checked" in text
+    assert took < 30  # retries wait 1 s, 2 s: the two retries take a few seconds, none takes a minute
+    if retries:
+        assert f"after {retries} retries" in text
+    assert not (tmp_path / "home").exists()

@@ -8,9 +8,9 @@ from typer.testing import CliRunner
 
 from runlab import stats
 from runlab.cli.app import app
+from runlab.compare import compare, from_score_dict
 from runlab.errors import InputError
 from runlab.reports import load_config
-from runlab.compare import compare, from_score_dict
 from test_report_fixtures import config_task_runs, write
 
 

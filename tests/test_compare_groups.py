@@ -47,13 +47,13 @@ def test_a_label_overrides_the_run_group(project):
 
 
 def test_a_typo_in_group_by_is_named_with_did_you_mean(project):
-    with pytest.raises(InputError, match="no selected run has a value for group_by 'trainer.algo'") as exc:
+    with pytest.raises(InputError, match=r"no selected run has a value for group_by 'trainer\.algo'") as exc:
         score_matrix(project, None, group_by="trainer.algo", task_by=r"eval_(?P<suite>[^/]+)/(?P<task>.+)")
     assert "trainer.algorithm" in (exc.value.hint or "")
 
 
 def test_a_typo_in_a_config_task_by_is_named(project):
-    with pytest.raises(InputError, match="task_by 'env.nam'") as exc:
+    with pytest.raises(InputError, match=r"task_by 'env\.nam'") as exc:
         score_matrix(project, "overview/reward", group_by="trainer.algorithm", task_by="env.nam")
     assert "env.name" in (exc.value.hint or "")
 

@@ -9,8 +9,8 @@ from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 
 from runlab import plots
-from runlab.errors import InputError
 from runlab.compare import compare
+from runlab.errors import InputError
 
 HOSTILE = "<script>$x$</script>\nname"
 

@@ -1,9 +1,8 @@
-"""Optimisers: a shared suite every method passes, then Protein's own behaviour."""
+"""Optimisers: the shared suite (``runlab.testing.sweep``) every method passes, then Protein's own behaviour."""
 
 from __future__ import annotations
 
 import json
-import math
 import subprocess
 import sys
 import textwrap
@@ -13,144 +12,30 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runlab.errors import InputError
 from runlab.sweep import (
     GridSearch,
     Protein,
     RandomSearch,
     SearchExhaustedError,
-    SweepOptimizer,
     load_sweep_config,
     make_optimizer,
+    pareto_front,
 )
-from runlab.sweep._protein import pareto_front
+from runlab.testing.sweep import OptimizerSuite, assert_plain, suite_config
 
-TREE = {
-    "trainer": {
-        "optimizer": {"learning_rate": {"distribution": "log_normal", "min": 1e-5, "max": 1e-2, "mean": 3e-4}},
-        "batch_size": {"distribution": "uniform_pow2", "min": 16, "max": 128, "mean": 64},
-        "epochs": {"distribution": "int_uniform", "min": 1, "max": 4, "mean": 2},
-        "clip": {"distribution": "logit_normal", "min": 0.05, "max": 0.5, "mean": 0.2},
-    },
-    "act": {"values": ["relu", "tanh"]},
-    "gamma": {"distribution": "uniform", "min": 0.9, "max": 0.999, "mean": 0.99},
-}
-
-
-def config(goal: str = "maximize", **protein: object) -> dict:
-    return {"metric": "reward", "goal": goal,
-            "protein": {"num_random_samples": 4, "random_suggestions": 256, "suggestions_per_pareto": 64,
-                        "grid_points": 2, **protein},
-            "parameters": TREE}
-
-
-def toy_score(p: SweepOptimizer, s: dict) -> float:
-    flat = p.flat_params(s)
-    return -(math.log10(flat["trainer.optimizer.learning_rate"]) + 3.5) ** 2 - (flat["gamma"] - 0.95) ** 2 * 50
-
-
-def assert_plain(node: object) -> None:
-    """Suggestions serialise anywhere: only builtin types, no numpy scalars."""
-    if isinstance(node, dict):
-        for v in node.values():
-            assert_plain(v)
-    else:
-        assert type(node) in (int, float, str, bool, type(None)), type(node)
-
-
-class OptimizerSuite:
-    """Behaviour every optimiser has. Subclasses set ``make``."""
-
-    kind: type[SweepOptimizer]
-
-    def make(self, cfg: dict | None = None, seed: int = 0) -> SweepOptimizer:
-        return self.kind(cfg or config(), seed=seed)
-
-    def run(self, p: SweepOptimizer, n: int) -> list[dict]:
-        out = []
-        for _ in range(n):
-            s, info = p.suggest()
-            assert isinstance(info, dict)
-            p.observe(s, score=toy_score(p, s), cost=1.0)
-            out.append(s)
-        return out
-
-    def test_suggestions_are_nested_plain_and_in_bounds(self) -> None:
-        p = self.make()
-        for s in self.run(p, 8):
-            assert_plain(s)
-            assert set(s) == {"trainer", "act", "gamma"} and set(s["trainer"]["optimizer"]) == {"learning_rate"}
-            flat = p.flat_params(s)
-            for param in p.space.params:
-                value = flat[param.path]
-                if hasattr(param, "values"):
-                    assert value in param.values
-                else:
-                    assert param.min <= value <= param.max
-            assert flat["trainer.batch_size"] in (16, 32, 64, 128)
-
-    def test_same_seed_same_suggestions(self) -> None:
-        assert self.run(self.make(seed=3), 7) == self.run(self.make(seed=3), 7)
-
-    def test_nan_and_inf_scores_are_rejected_and_nothing_is_lost(self) -> None:
-        p = self.make()
-        self.run(p, 2)
-        s, _ = p.suggest()
-        for bad in (float("nan"), float("inf"), -float("inf"), None, "0.5"):
-            with pytest.raises(InputError, match="score"):
-                p.observe(s, score=bad)  # type: ignore[arg-type]
-        for bad_cost in (0.0, -1.0, float("nan")):
-            with pytest.raises(InputError, match="cost"):
-                p.observe(s, score=1.0, cost=bad_cost)
-        assert len(p.observations) == 2
-
-    def test_failures_are_never_successes(self) -> None:
-        p = self.make()
-        s, _ = p.suggest()
-        obs = p.observe(s, score=float("nan"), cost=float("nan"), is_failure=True)
-        assert obs.is_failure and obs.score is None and obs.cost is None
-        assert p.successes == [] and p.best() is None
-        s2, _ = p.suggest()
-        p.observe(s2, score=-1.0)
-        assert p.best() is not None and p.best().score == -1.0  # type: ignore[union-attr]
-
-    def test_pending_suggestions_are_not_repeated(self) -> None:
-        p = self.make()
-        self.run(p, 5)
-        seen = []
-        for _ in range(3):
-            s, _ = p.suggest()
-            assert s not in seen
-            p.mark_pending(s)
-            seen.append(s)
-        assert len(p.pending) == 3
-        assert p.clear_pending(seen[0]) and not p.clear_pending(seen[0])
-        p.observe(seen[1], score=0.0)
-        assert p.pending == [seen[2]]
-
-    def test_observe_names_missing_or_out_of_range_parameters(self) -> None:
-        p = self.make()
-        s, _ = p.suggest()
-        del s["trainer"]["epochs"]
-        with pytest.raises(InputError, match=r"trainer\.epochs"):
-            p.observe(s, score=1.0)
-        s, _ = p.suggest()
-        s["gamma"] = 2.0
-        with pytest.raises(InputError, match="'gamma' must lie in"):
-            p.observe(s, score=1.0)
-        assert p.observations == []
+config = suite_config
 
 
 class TestProteinSuite(OptimizerSuite):
-    kind = Protein
+    optimizer_class = Protein
 
 
 class TestRandomSuite(OptimizerSuite):
-    kind = RandomSearch
+    optimizer_class = RandomSearch
 
 
 class TestGridSuite(OptimizerSuite):
-    kind = GridSearch
+    optimizer_class = GridSearch
 
     def test_same_seed_same_suggestions(self) -> None:
         # grid order does not depend on the seed at all

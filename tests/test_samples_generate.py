@@ -143,7 +143,10 @@ def test_verify_reports_tampering(project: Path, tmp_path: Path) -> None:
 def test_ingest_through_the_cli(project: Path, tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["--home", str(tmp_path / "home"), "ingest", str(project)])
     assert result.exit_code == 0, result.output
-    assert "ingested 6 run(s)" in result.output
+    sets = read_manifest(project)["sets"]
+    expected = sum(int(info.get("offline_runs", 0)) + int(info.get("tensorboard_runs", 0)) for info in sets.values())
+    assert expected == 8  # 6 W&B offline runs of the tiny project + 2 TensorBoard runs
+    assert f"ingested {expected} run(s)" in result.output
 
 
 def test_cli_verify_and_bad_inputs(project: Path, tmp_path: Path) -> None:

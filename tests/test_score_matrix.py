@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from runlab.errors import InputError
 from runlab.compare import IncompleteDataWarning, compare, from_score_dict, score_matrix
+from runlab.errors import InputError
 from runlab.warehouse import Warehouse
 from test_report_fixtures import config_task_runs, run, write
 

@@ -40,7 +40,7 @@ def test_every_sweep_command_has_help(cli) -> None:
     from runlab.cli.sweep import sweep_app
 
     names = [c.name for c in sweep_app.registered_commands]
-    assert set(names) == {"init", "run", "status", "plot", "best", "import"}
+    assert set(names) == {"init", "run", "status", "plot", "best", "import", "export-optuna"}
     for c in sweep_app.registered_commands:
         assert (c.callback.__doc__ or "").strip(), c.name
         result = cli(c.name, "--help")

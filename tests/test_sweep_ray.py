@@ -21,13 +21,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from runlab.sweep import init_sweep, open_store, sweep_dir
+from runlab.sweep import Dispatcher, RayDispatcher, init_sweep, open_store, sweep_dir
+from runlab.testing.sweep import DispatcherSuite
 
 REPO = Path(__file__).resolve().parents[1]
 RUNLAB = [sys.executable, "-c", "from runlab.cli.app import main; main()"]
@@ -163,6 +164,19 @@ def _run_cli(args: list[str], env: dict[str, str], timeout_s: float = 90.0) -> t
         out, _ = proc.communicate()
         pytest.fail(f"runlab {' '.join(args)} did not finish in {timeout_s:g} s:\n{out.decode(errors='replace')}")
     return proc.pid, proc.returncode, out.decode(errors="replace")
+
+
+@pytest.mark.slow
+class TestRayDispatcher(DispatcherSuite):
+    """The shared dispatcher suite on a Ray instance of its own (``address='local'``, 2 CPUs)."""
+
+    start_timeout_s = 120.0
+
+    @pytest.fixture
+    def make_dispatcher(self, monkeypatch: pytest.MonkeyPatch) -> Callable[[int], Dispatcher]:
+        pytest.importorskip("ray")
+        monkeypatch.setenv("RAY_USAGE_STATS_ENABLED", "0")
+        return lambda _parallel: RayDispatcher("local")
 
 
 @pytest.mark.slow

@@ -182,3 +182,88 @@ def test_ray_backend_runs_trials_as_ray_tasks(tmp_path: Path, monkeypatch: pytes
     assert [t.state for t in trials] == ["success", "success"]
     assert all(t.results["_worker_pid"] != os.getpid() for t in trials)  # ran in Ray worker processes
     assert len({t.results["_ray_task"]["task_id"] for t in trials}) == 2  # one Ray task per trial
+
+
+class ListOptimizer:
+    """An optimiser by the protocol alone (no SweepOptimizer base): fixed points, in order."""
+
+    def __init__(self, points: list[dict]) -> None:
+        self.points = list(points)
+        self.observed: list[tuple[dict, float | None, bool]] = []
+        self.pending: list[dict] = []
+
+    def suggest(self) -> tuple[dict, dict]:
+        return self.points.pop(0), {"phase": "list"}
+
+    def observe(self, suggestion, score=None, cost=1.0, is_failure=False) -> object:
+        self.observed.append((suggestion, score, is_failure))
+        return None
+
+    def mark_pending(self, suggestion) -> None:
+        self.pending.append(suggestion)
+
+
+class RecordingDispatcher:
+    """A dispatcher by the protocol: local processes, plus a record of what the runner asked."""
+
+    def __init__(self, interrupt_on: int | None = None) -> None:
+        from runlab.sweep import LocalDispatcher
+
+        self.inner = LocalDispatcher(2)
+        self.specs: list = []
+        self.calls: list[str] = []
+        self.interrupt_on = interrupt_on
+
+    def submit(self, spec):
+        if self.interrupt_on is not None and len(self.specs) == self.interrupt_on:
+            raise KeyboardInterrupt
+        self.specs.append(spec)
+        return self.inner.submit(spec)
+
+    def abort(self) -> None:
+        self.calls.append("abort")
+        self.inner.abort()
+
+    def close(self) -> None:
+        self.calls.append("close")
+        self.inner.close()
+
+
+def _point(x: float) -> dict:
+    return {"trainer": {"optimizer": {"learning_rate": 1e-3}, "batch_size": 32}, "x": x}
+
+
+def test_an_injected_optimizer_and_dispatcher_run_the_sweep(tmp_path: Path) -> None:
+    from runlab.sweep import Dispatcher, Optimizer, SweepRunner
+
+    _init(tmp_path)
+    opt, dispatcher = ListOptimizer([_point(0.1), _point(0.2), _point(0.3)]), RecordingDispatcher()
+    assert isinstance(opt, Optimizer) and isinstance(dispatcher, Dispatcher)
+    with open_store(tmp_path, "sw") as store:
+        report = SweepRunner(store, opt, dispatcher, name="sw", command=[*TRAINER, "--report", "stdout"],
+                             root=sweep_dir(tmp_path, "sw"), options=RunnerOptions(max_trials=3, parallel=2, **FAST)
+                             ).run()
+        trials = store.trials("sw")
+    assert sorted(report.successes) == ["sw.r.0", "sw.r.1", "sw.r.2"]
+    assert [t.suggestion["x"] for t in trials] == [0.1, 0.2, 0.3]
+    assert [s.run_id for s in dispatcher.specs] == ["sw.r.0", "sw.r.1", "sw.r.2"] and dispatcher.calls == ["close"]
+    assert sorted(s["x"] for s, _score, _f in opt.observed) == [0.1, 0.2, 0.3]
+    assert {s["x"]: score for s, score, _f in opt.observed} == {t.suggestion["x"]: t.score for t in trials}
+
+
+def test_an_interrupted_runner_aborts_its_dispatcher_and_releases_trials(tmp_path: Path) -> None:
+    from runlab.sweep import SweepRunner
+
+    _init(tmp_path)
+    dispatcher = RecordingDispatcher(interrupt_on=1)
+    with open_store(tmp_path, "sw") as store:
+        runner = SweepRunner(store, ListOptimizer([_point(0.1), _point(0.2)]), dispatcher, name="sw",
+                             command=[*TRAINER, "--report", "stdout", "--sleep", "30"],
+                             root=sweep_dir(tmp_path, "sw"), options=RunnerOptions(max_trials=2, parallel=2, **FAST))
+        t0 = time.monotonic()
+        with pytest.raises(KeyboardInterrupt):
+            runner.run()
+        assert time.monotonic() - t0 < 20  # the running 30 s trainer was killed, not waited for
+        states = [t.state for t in store.trials("sw")]
+    assert dispatcher.calls == ["abort"]
+    assert states == ["stale", "stale"]  # resumable by the next controller

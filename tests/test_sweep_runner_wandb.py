@@ -85,16 +85,16 @@ def test_cli_import_by_wandb_sweep_id(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_offline_wandb_trainer_round_trip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The trainer logs to an offline W&B run; the objective comes from its summary, and the run,
-    read back by runlab's offline reader, seeds a second sweep with the same observation."""
-    from runlab.cli.sweep import read_wandb_summary
+    """The trainer logs to an offline W&B run; the objective comes from its summary (read by the
+    library's own sources: ``run_sweep`` from Python, no reader handed in), and the run, read back
+    by runlab's offline reader, seeds a second sweep with the same observation."""
     from runlab.sources.wandb_offline import find_run_dirs, read_run
 
     monkeypatch.setenv("WANDB_SILENT", "true")
     monkeypatch.setenv("WANDB_MODE", "offline")
     init_sweep(tmp_path, "sw", {**CONFIG, "metric": "score"})
     run_sweep(tmp_path, "sw", [*TRAINER, "--report", "wandb", "--score", "0.625"],
-              options=RunnerOptions(max_trials=1, heartbeat_s=0.5, summary_reader=read_wandb_summary))
+              options=RunnerOptions(max_trials=1, heartbeat_s=0.5))
     with open_store(tmp_path, "sw") as st:
         (trial,) = st.trials("sw")
     assert (trial.state, trial.score, trial.results["_source"]) == ("success", 0.625, "wandb")

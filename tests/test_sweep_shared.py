@@ -99,19 +99,19 @@ def test_a_budget_smaller_than_the_slots_is_never_exceeded(tmp_path: Path, share
 
 def test_a_controller_with_an_outdated_view_does_not_over_allocate(tmp_path: Path) -> None:
     """The race itself, made deterministic: another controller fills the sweep after this one looked."""
-    from runlab.sweep import SweepRunner, rebuild_optimizer
-    from runlab.sweep._dispatch import make_dispatcher
+    from runlab.sweep import LocalDispatcher, SweepRunner, rebuild_optimizer
 
     init_sweep(tmp_path, "shared", CONFIG)
     with open_store(tmp_path, "shared") as store:
-        runner = SweepRunner(store, "shared", TRAINER, root=sweep_dir(tmp_path, "shared"),
-                             options=RunnerOptions(max_trials=2, parallel=3))
         view = store.trials("shared")  # empty: room for 2 trials
+        dispatcher = LocalDispatcher(parallel=3)
+        runner = SweepRunner(store, rebuild_optimizer(CONFIG, view, seed=0), dispatcher, name="shared",
+                             command=TRAINER, root=sweep_dir(tmp_path, "shared"),
+                             options=RunnerOptions(max_trials=2, parallel=3))
         for x in (0.1, 0.2):
             store.allocate_trial("shared", {"x": x, "lr": 1e-3}, worker="other-controller")
-        dispatcher = make_dispatcher("local", parallel=3)
         try:
-            runner._fill_slots(rebuild_optimizer(CONFIG, view, seed=0), dispatcher, view)
+            runner._fill_slots(view)
         finally:
             dispatcher.close()
         assert runner._running == {}

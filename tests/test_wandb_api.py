@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from datetime import UTC, datetime
 from pathlib import Path
@@ -9,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from runlab.errors import FetchError, InputError, NotFoundError, WandbAuthError
-from runlab.sources.wandb_api import WandBCollector
-from runlab.warehouse import Warehouse
+from runlab.sources.wandb_api import FetchOptions, RunSelection, WandBBatch, WandBCollector
+from runlab.warehouse import IngestReport, Warehouse
 from wandb_server import StoredRun, WandbTestServer
 from wandb_server.fixtures import wandb_server_fixture  # noqa: F401  (the wandb_server fixture)
 
@@ -54,11 +55,26 @@ def populate(server: WandbTestServer) -> dict[str, StoredRun]:
     return runs
 
 
+OPTION_FIELDS = frozenset(f.name for f in dataclasses.fields(FetchOptions))
+
+
 def collector(server: WandbTestServer, **kwargs) -> WandBCollector:
+    """A collector for ``PROJECT``: keyword arguments go to FetchOptions or RunSelection by name."""
     kwargs.setdefault("retry_base_delay", 0.01)
     kwargs.setdefault("workers", 2)
     kwargs.setdefault("timeout", 10)
-    return WandBCollector(server.entity, PROJECT, **kwargs)
+    options = FetchOptions(**{k: kwargs.pop(k) for k in list(kwargs) if k in OPTION_FIELDS})
+    return WandBCollector(RunSelection(server.entity, PROJECT, **kwargs), options)
+
+
+def fetch(c: WandBCollector, wh: Warehouse) -> IngestReport:
+    """What `runlab fetch` composes: the collector's batch, given what ``wh`` knows, stored by ``wh``."""
+    return wh.ingest(c.records(known=wh.sync_state))
+
+
+def fetch_with_checks(c: WandBCollector, wh: Warehouse) -> tuple[WandBBatch, IngestReport]:
+    batch = c.records(known=wh.sync_state)
+    return batch, wh.ingest(batch)
 
 
 def names(summaries) -> set[str]:
@@ -110,7 +126,7 @@ def test_bad_selection_options_name_the_fix(wandb_server: WandbTestServer) -> No
 
 def test_unknown_project_is_not_found(wandb_server: WandbTestServer) -> None:
     with pytest.raises(NotFoundError, match="not found"):
-        WandBCollector(wandb_server.entity, "nope", retry_base_delay=0.01).select()
+        WandBCollector(RunSelection(wandb_server.entity, "nope"), FetchOptions(retry_base_delay=0.01)).select()
 
 
 def test_sparse_metrics_keep_every_row(wandb_server: WandbTestServer, tmp_path: Path) -> None:
@@ -118,7 +134,7 @@ def test_sparse_metrics_keep_every_row(wandb_server: WandbTestServer, tmp_path: 
     c = collector(wandb_server, pattern="sky_comprehensive_1",
                   metrics=["eval_navigation/success_rate", "overview/reward"])
     with Warehouse.open(tmp_path / "wh") as wh:
-        result = c.collect(wh, progress=False)
+        result = fetch(c, wh)
         assert result.added == [f"wandb:{wandb_server.entity}/{PROJECT}/r1"]
         h = wh.history(result.added)
     per_metric = h.groupby("metric")["step"].apply(sorted).to_dict()
@@ -130,10 +146,10 @@ def test_sparse_metrics_keep_every_row(wandb_server: WandbTestServer, tmp_path: 
 
 def test_metric_groups_and_globs_resolve_per_run(wandb_server: WandbTestServer, tmp_path: Path) -> None:
     populate(wandb_server)
-    c = collector(wandb_server, pattern="baseline_a", metrics=["@training_progress", "env_agent/*"])
-    c.add_metric_group("training_progress", ["losses/*"])
+    c = collector(wandb_server, pattern="baseline_a", metrics=["@training_progress", "env_agent/*"],
+                  metric_groups={"training_progress": ["losses/*"]})
     with Warehouse.open(tmp_path / "wh") as wh:
-        c.collect(wh, progress=False)
+        fetch(c, wh)
         got = set(wh.history()["metric"])
     assert got == {"losses/policy_loss", "env_agent/heart.get", "env_agent/heart.get.std_dev", "metric/agent_step"}
 
@@ -144,7 +160,7 @@ def test_cleanrl_names_are_understood(wandb_server: WandbTestServer, tmp_path: P
     wandb_server.add_run(PROJECT, StoredRun(id="c1", display_name="CartPole-v1__ppo__1__1700000000",
                                             history=rows))
     with Warehouse.open(tmp_path / "wh") as wh:
-        collector(wandb_server, metrics=["@cleanrl"]).collect(wh, progress=False)
+        fetch(collector(wandb_server, metrics=["@cleanrl"]), wh)
         h = wh.history()
     assert set(h["metric"]) == {"charts/episodic_return", "global_step", "losses/value_loss"}
     assert len(h) == 18
@@ -156,22 +172,22 @@ def test_missing_metrics_are_reported_with_suggestions_before_download(
     populate(wandb_server)
     with Warehouse.open(tmp_path / "wh") as wh:
         with pytest.raises(NotFoundError, match=r"overview/rewrd \(did you mean overview/reward"):
-            collector(wandb_server, metrics=["overview/rewrd"]).collect(wh, progress=False)
+            fetch(collector(wandb_server, metrics=["overview/rewrd"]), wh)
         assert wandb_server.count("RunParquetHistory") == 0  # nothing downloaded
-        result = collector(wandb_server, pattern="sky*", metrics=["overview/reward", "losses/polcy_loss"],
-                           config_params=["trainer.optimizer.learning_rate", "trainer.optimizer.lr"]
-                           ).collect(wh, progress=False)
-    assert [m.requested for m in result.missing_metrics] == ["losses/polcy_loss"]
-    assert "losses/policy_loss" in result.missing_metrics[0].suggestions
-    assert [m.requested for m in result.missing_params] == ["trainer.optimizer.lr"]
-    assert "trainer.optimizer.learning_rate" in result.missing_params[0].suggestions
+        batch, result = fetch_with_checks(
+            collector(wandb_server, pattern="sky*", metrics=["overview/reward", "losses/polcy_loss"],
+                      config_params=["trainer.optimizer.learning_rate", "trainer.optimizer.lr"]), wh)
+    assert [m.requested for m in batch.missing_metrics] == ["losses/polcy_loss"]
+    assert "losses/policy_loss" in batch.missing_metrics[0].suggestions
+    assert [m.requested for m in batch.missing_params] == ["trainer.optimizer.lr"]
+    assert "trainer.optimizer.learning_rate" in batch.missing_params[0].suggestions
     assert len(result.added) == 2
 
 
 def test_unknown_metric_group_suggests_known_ones(wandb_server: WandbTestServer, tmp_path: Path) -> None:
     populate(wandb_server)
     with Warehouse.open(tmp_path / "wh") as wh, pytest.raises(NotFoundError, match="@losses"):
-        collector(wandb_server, metrics=["@loses"]).collect(wh, progress=False)
+        fetch(collector(wandb_server, metrics=["@loses"]), wh)
 
 
 def test_params_and_hostile_names_round_trip(wandb_server: WandbTestServer, tmp_path: Path) -> None:
@@ -181,7 +197,7 @@ def test_params_and_hostile_names_round_trip(wandb_server: WandbTestServer, tmp_
     assert summaries["r1"].params == {"trainer.optimizer.learning_rate": 3e-4}
     assert summaries["r3"].params == {}
     with Warehouse.open(tmp_path / "wh") as wh:
-        c.collect(wh, progress=False)
+        fetch(c, wh)
         stored = wh.get_run(f"wandb:{wandb_server.entity}/{PROJECT}/r4")
         r1 = wh.get_run(f"wandb:{wandb_server.entity}/{PROJECT}/r1")
     assert stored["name"] == HOSTILE
@@ -198,7 +214,7 @@ def test_nonfinite_values_survive(wandb_server: WandbTestServer, tmp_path: Path)
     wandb_server.add_run(PROJECT, StoredRun(id="n1", display_name="nan_run", history=rows, exported_rows=2,
                                             state="running"))
     with Warehouse.open(tmp_path / "wh") as wh:
-        collector(wandb_server).collect(wh, progress=False)
+        fetch(collector(wandb_server), wh)
         values = wh.history(metrics=["m"]).sort_values("step")["value"].tolist()
     assert math.isnan(values[0])
     assert values[1:] == [math.inf, -math.inf, 1.5]
@@ -207,15 +223,15 @@ def test_nonfinite_values_survive(wandb_server: WandbTestServer, tmp_path: Path)
 def test_unchanged_runs_are_skipped(wandb_server: WandbTestServer, tmp_path: Path) -> None:
     populate(wandb_server)
     with Warehouse.open(tmp_path / "wh") as wh:
-        first = collector(wandb_server).collect(wh, progress=False)
+        first = fetch(collector(wandb_server), wh)
         assert len(first.added) == 4
         wandb_server.reset_log()
-        second = collector(wandb_server).collect(wh, progress=False)
+        second = fetch(collector(wandb_server), wh)
         assert sorted(second.unchanged) == sorted(first.added)
         assert second.history_rows == 0
         history_ops = {"RunParquetHistory", "HistoryPage", "RunHistoryKeys", "GET"}
         assert not history_ops & set(wandb_server.operations())
-        refreshed = collector(wandb_server, refresh=True).collect(wh, progress=False)
+        refreshed = fetch(collector(wandb_server, refresh=True), wh)
     assert len(refreshed.unchanged) == 4  # same content: the warehouse keeps it as is
     assert wandb_server.count("RunParquetHistory") == 4
 
@@ -225,11 +241,11 @@ def test_running_run_fetches_only_new_steps(wandb_server: WandbTestServer, tmp_p
                                                   history=metta_history(10), exported_rows=6))
     rid = f"wandb:{wandb_server.entity}/{PROJECT}/live"
     with Warehouse.open(tmp_path / "wh") as wh:
-        collector(wandb_server).collect(wh, progress=False)
+        fetch(collector(wandb_server), wh)
         before = len(wh.history([rid]))
         run.append_history(metta_history(5, offset=10))
         run.state = "finished"
-        result = collector(wandb_server).collect(wh, progress=False)
+        result = fetch(collector(wandb_server), wh)
         h = wh.history([rid])
     assert result.appended == [rid]
     assert sorted(set(h["step"])) == list(range(15))
@@ -244,8 +260,8 @@ def test_retries_succeed_after_429_and_500(wandb_server: WandbTestServer, tmp_pa
     wandb_server.inject("500", "RunParquetHistory", times=2)
     wandb_server.inject("502", "GET", times=1)
     with Warehouse.open(tmp_path / "wh") as wh:
-        result = collector(wandb_server, max_retries=3).collect(wh, progress=False)
-    assert result.failed == []
+        result = fetch(collector(wandb_server, max_retries=3), wh)
+    assert result.failures == []
     assert len(result.added) == 4
     assert all(f.fired == f.times for f in wandb_server.faults)
 
@@ -255,8 +271,8 @@ def test_retries_after_timeouts_and_dropped_connections(wandb_server: WandbTestS
     wandb_server.inject("slow", "RunParquetHistory", times=1, delay=3.0)  # beyond the 2 s client timeout
     wandb_server.inject("drop", "RunParquetHistory", times=1)
     with Warehouse.open(tmp_path / "wh") as wh:
-        result = collector(wandb_server, pattern="sky*", max_retries=3).collect(wh, progress=False)
-    assert result.failed == []
+        result = fetch(collector(wandb_server, pattern="sky*", max_retries=3), wh)
+    assert result.failures == []
     assert len(result.added) == 2
 
 
@@ -264,11 +280,11 @@ def test_a_failing_run_is_listed_and_the_others_stored(wandb_server: WandbTestSe
     populate(wandb_server)
     wandb_server.inject("500", "RunParquetHistory", run="r2", times=10_000)
     with Warehouse.open(tmp_path / "wh") as wh:
-        result = collector(wandb_server, max_retries=2).collect(wh, progress=False)
+        result = fetch(collector(wandb_server, max_retries=2), wh)
         stored = set(wh.runs()["run_id"])
     bad = f"wandb:{wandb_server.entity}/{PROJECT}/r2"
-    assert [f.run_id for f in result.failed] == [bad]
-    assert "500" in result.failed[0].error
+    assert [f.run_id for f in result.failures] == [bad]
+    assert "500" in result.failures[0].error
     assert bad not in stored and len(stored) == 3
     # 3 collector attempts (first + 2 retries), each of which wandb-core may retry once
     # (x_graphql_retry_max=1; whether it does is timing-dependent): bounded, not endless
@@ -279,9 +295,9 @@ def test_a_hanging_history_download_is_bounded(wandb_server: WandbTestServer, tm
     populate(wandb_server)
     wandb_server.inject("slow", "RunParquetHistory", run="r1", times=10_000, delay=1.5)
     with Warehouse.open(tmp_path / "wh") as wh:
-        result = collector(wandb_server, pattern="sky*", history_timeout=1).collect(wh, progress=False)
-    assert [f.name for f in result.failed] == ["sky_comprehensive_1"]
-    assert "did not finish within 1 s" in result.failed[0].error
+        result = fetch(collector(wandb_server, pattern="sky*", history_timeout=1), wh)
+    assert [f.name for f in result.failures] == ["sky_comprehensive_1"]
+    assert "did not finish within 1 s" in result.failures[0].error
     assert len(result.added) == 1
 
 
@@ -304,7 +320,7 @@ def test_invalid_key_is_one_clear_error_and_never_leaks(
     monkeypatch.setenv("WANDB_API_KEY", bad_key)
     caplog.set_level("DEBUG")
     with Warehouse.open(tmp_path / "wh") as wh, pytest.raises(WandbAuthError) as info:
-        collector(wandb_server).collect(wh, progress=False)
+        fetch(collector(wandb_server), wh)
     assert "rejected the API key" in str(info.value)
     assert info.value.hint and "WANDB_API_KEY" in info.value.hint
     assert bad_key in wandb_server.seen_keys  # it was sent to the server, and only there
@@ -320,3 +336,19 @@ def test_missing_key_says_how_to_log_in(wandb_server: WandbTestServer, monkeypat
         collector(wandb_server).select()
     assert "wandb login" in (info.value.hint or "")
     assert wandb_server.count() == 0
+
+
+def test_the_collector_needs_only_a_known_lookup_not_a_warehouse(wandb_server: WandbTestServer,
+                                                                 tmp_path: Path) -> None:
+    populate(wandb_server)
+    with Warehouse.open(tmp_path / "wh") as wh:
+        fetch(collector(wandb_server), wh)
+        states = {rid: wh.sync_state(rid) for rid in wh.runs()["run_id"]}
+    wandb_server.reset_log()
+    items = list(collector(wandb_server).records(known=states.get))  # the warehouse is closed
+    assert {type(i).__name__ for i in items} == {"RunUnchanged"}
+    assert sorted(i.run_id for i in items) == sorted(states)
+    assert wandb_server.count("RunParquetHistory") == 0
+    fresh = list(collector(wandb_server, pattern="sky*").records())  # nothing known: everything downloaded
+    assert [type(i).__name__ for i in fresh] == ["RunRecord", "RunRecord"]
+    assert all(i.history.num_rows > 0 for i in fresh)

@@ -13,8 +13,9 @@ import pytest
 
 from runlab.errors import InputError
 from runlab.sources import RunRecord
-from runlab.sources.wandb_api import WandBCollector
+from runlab.sources.wandb_api import FetchOptions, WandBCollector
 from runlab.warehouse import Warehouse
+from test_wandb_api import fetch
 from wandb_server import StoredArtifact, StoredRun, WandbTestServer, stored_run_from_record
 from wandb_server.fixtures import (  # noqa: F401  (fixtures: sweep_records, wandb_server)
     sweep_records_fixture,
@@ -34,9 +35,10 @@ def feed(server: WandbTestServer, records: list[RunRecord]) -> dict[str, RunReco
 
 
 def collector(server: WandbTestServer, **kwargs) -> WandBCollector:
-    kwargs.setdefault("retry_base_delay", 0.01)
-    kwargs.setdefault("timeout", 10)
-    return WandBCollector(server.entity, PROJECT, **kwargs)
+    from test_wandb_api import collector as api_collector
+
+    kwargs.setdefault("workers", 4)
+    return api_collector(server, **kwargs)
 
 
 @pytest.fixture
@@ -54,7 +56,7 @@ def test_artifacts_are_listed_and_small_ones_downloaded(
     records = feed(wandb_server, sweep_records[:1])  # sweep_run_0: environment_configs + a 307 kB model
     (rid, rec) = next(iter(records.items()))
     with Warehouse.open(tmp_path / "wh") as wh:
-        result = collector(wandb_server, artifact_max_bytes=100_000).collect(wh, progress=False)
+        result = fetch(collector(wandb_server, artifact_max_bytes=100_000), wh)
         arts = wh.artifacts([rid]).set_index("name")
     assert result.ok and result.artifacts == 2 and result.artifact_files == 1
     offline = {a.name: a for a in rec.artifacts}
@@ -78,7 +80,7 @@ def test_wanted_types_are_downloaded_whatever_their_size(
     records = feed(wandb_server, sweep_records[:1])
     (rid, rec) = next(iter(records.items()))
     with Warehouse.open(tmp_path / "wh") as wh:
-        collector(wandb_server, artifact_types=["model"], artifact_max_bytes=0).collect(wh, progress=False)
+        fetch(collector(wandb_server, artifact_types=["model"], artifact_max_bytes=0), wh)
         arts = wh.artifacts([rid]).set_index("name")
     assert arts.loc["environment_configs", "path"] == ""
     weights = Path(arts.loc["model", "path"]) / "weights.bin"
@@ -91,7 +93,7 @@ def test_artifacts_can_be_turned_off(wandb_server: WandbTestServer, sweep_record
                                      tmp_path: Path) -> None:
     feed(wandb_server, sweep_records)
     with Warehouse.open(tmp_path / "wh") as wh:
-        result = collector(wandb_server, artifacts=False).collect(wh, progress=False)
+        result = fetch(collector(wandb_server, artifacts=False), wh)
         assert wh.artifacts().empty
     assert len(result.added) == 4 and result.artifacts == 0
     assert wandb_server.count("RunOutputArtifacts") == 0
@@ -105,31 +107,66 @@ def test_garbled_downloads_are_retried_and_never_stored(
     rid = next(iter(records))
     wandb_server.inject("corrupt", "GET-artifact", times=2)  # the manifest, then a file
     with Warehouse.open(tmp_path / "wh") as wh:
-        result = collector(wandb_server, artifact_types=["*"], max_retries=3).collect(wh, progress=False)
+        result = fetch(collector(wandb_server, artifact_types=["*"], max_retries=3), wh)
         arts = wh.artifacts([rid]).set_index("name")
-    assert result.ok, result.failed
+    assert result.ok, result.failures
     assert all(f.fired == f.times for f in wandb_server.faults)
     stored = Path(arts.loc["model", "path"]) / "weights.bin"
     assert stored.read_bytes() == bytes(range(256)) * 1200
 
 
-def test_a_download_that_keeps_failing_fails_only_its_run(
+def test_a_download_that_keeps_failing_costs_only_the_artifact(
     wandb_server: WandbTestServer, sweep_records: list[RunRecord], tmp_path: Path, private_tmp: Path
 ) -> None:
+    """The run lands whole (config, history); the artifact is recorded as failed with the reason,
+    and the next fetch downloads only that artifact, not the history again."""
     records = feed(wandb_server, sweep_records)
     bad_rid, bad = next((rid, r) for rid, r in records.items() if r.name == "sweep_run_1")
-    wandb_server.inject("corrupt", "GET-artifact", run=bad_rid.rsplit("/", 1)[-1], times=10_000)
+    fault = wandb_server.inject("corrupt", "GET-artifact", run=bad_rid.rsplit("/", 1)[-1], times=10_000)
     with Warehouse.open(tmp_path / "wh") as wh:
-        result = collector(wandb_server, max_retries=1).collect(wh, progress=False)
+        result = fetch(collector(wandb_server, max_retries=1), wh)
         stored = set(wh.runs()["run_id"])
-        again = collector(wandb_server, max_retries=1).collect(wh, progress=False)
-    assert [f.name for f in result.failed] == [bad.name]
-    assert "artifact environment_configs" in result.failed[0].error
-    assert "CorruptDownloadError" in result.failed[0].error
-    assert stored == set(records) - {bad_rid}
-    assert [f.name for f in again.failed] == [bad.name]  # retried on the next fetch, not skipped
-    assert sorted(again.unchanged) == sorted(stored)
+        run = wh.runs([bad_rid]).iloc[0]
+        rows = len(wh.history([bad_rid]))
+        arts = wh.artifacts([bad_rid]).set_index("name")
+        fault.times = 0  # the server recovers
+        wandb_server.requests.clear()
+        again = fetch(collector(wandb_server, max_retries=1), wh)
+        arts_after = wh.artifacts([bad_rid]).set_index("name")
+        rows_after = len(wh.history([bad_rid]))
+    assert result.ok and stored == set(records)
+    assert run["config"] == bad.config and rows == bad.history.num_rows
+    assert arts.loc["environment_configs", "status"] == "failed"
+    assert "CorruptDownloadError" in arts.loc["environment_configs", "error"]
+    assert [(r, n) for r, n, _ in result.artifact_failures] == [(bad_rid, "environment_configs")]
+    assert again.ok and not again.artifact_failures
+    assert arts_after.loc["environment_configs", "status"] == "stored"
+    assert Path(arts_after.loc["environment_configs", "path"]).is_dir()
+    assert rows_after == rows
+    history_requests = [r for r in wandb_server.requests if r.operation in ("GET", "RunParquetHistory", "HistoryPage")]
+    assert not history_requests  # only the artifact was fetched again
+    assert sorted(again.unchanged) == sorted(set(records) - {bad_rid})
     assert not list(private_tmp.glob("runlab-artifacts-*"))
+
+
+def test_an_artifact_without_a_manifest_is_recorded_not_fatal(
+    wandb_server: WandbTestServer, sweep_records: list[RunRecord], tmp_path: Path
+) -> None:
+    """A server that serves artifact metadata but not the manifest (the `no-manifest` fault)."""
+    records = feed(wandb_server, sweep_records)
+    wandb_server.inject("no-manifest", "GET-artifact", times=10_000)
+    with Warehouse.open(tmp_path / "wh") as wh:
+        result = fetch(collector(wandb_server, artifact_types=["*"], max_retries=0), wh)
+        arts = wh.artifacts()
+        runs = wh.runs()
+        hist = wh.history()
+    assert result.ok, result.failures
+    assert set(runs["run_id"]) == set(records)
+    for rid, rec in records.items():
+        assert runs.set_index("run_id").loc[rid, "config"] == rec.config
+        assert (hist["run_id"] == rid).sum() == rec.history.num_rows
+    assert len(arts) and set(arts["status"]) == {"failed"}
+    assert len(result.artifact_failures) == len(arts)
 
 
 def test_unsafe_artifact_paths_never_escape_and_lose_nothing_else(
@@ -141,7 +178,7 @@ def test_unsafe_artifact_paths_never_escape_and_lose_nothing_else(
     wandb_server.add_run(PROJECT, StoredRun(id="e1", display_name="evil_run", history=[{"_step": 0, "r": 1.0}],
                                             artifacts=[evil, fine]))
     with Warehouse.open(tmp_path / "wh") as wh:
-        result = collector(wandb_server).collect(wh, progress=False)
+        result = fetch(collector(wandb_server), wh)
         arts = wh.artifacts().set_index("name")
         run = wh.get_run(f"wandb:{wandb_server.entity}/{PROJECT}/e1")
     assert result.ok and result.added
@@ -156,12 +193,12 @@ def test_a_new_artifact_on_a_running_run_is_picked_up(wandb_server: WandbTestSer
     run = wandb_server.add_run(PROJECT, StoredRun(id="live", display_name="live", state="running", history=rows[:6]))
     rid = f"wandb:{wandb_server.entity}/{PROJECT}/live"
     with Warehouse.open(tmp_path / "wh") as wh:
-        collector(wandb_server).collect(wh, progress=False)
+        fetch(collector(wandb_server), wh)
         assert wh.artifacts([rid]).empty
         run.append_history(rows[6:])
         run.artifacts.append(StoredArtifact(name="environment_configs", type="environment_configs",
                                             files={"epoch_0001.json": b'{"epoch": 1}'}))
-        result = collector(wandb_server).collect(wh, progress=False)
+        result = fetch(collector(wandb_server), wh)
         arts = wh.artifacts([rid])
         steps = sorted(wh.history([rid])["step"])
     assert result.ok and result.artifacts == 1
@@ -180,4 +217,16 @@ def test_a_new_artifact_on_a_running_run_is_picked_up(wandb_server: WandbTestSer
 )
 def test_bad_artifact_options_name_the_fix(kwargs, message) -> None:
     with pytest.raises(InputError, match=message):
-        WandBCollector("e", "p", **kwargs)
+        FetchOptions(**kwargs)
+
+
+def test_a_batch_stopped_early_leaves_no_downloads_behind(
+    wandb_server: WandbTestServer, sweep_records: list[RunRecord], private_tmp: Path
+) -> None:
+    feed(wandb_server, sweep_records)
+    batch = collector(wandb_server, artifact_types=["*"], workers=2).records()
+    first = next(iter(batch))
+    assert isinstance(first, RunRecord) and any(a.files for a in first.artifacts)
+    assert all(Path(p).is_file() for a in first.artifacts for p in a.files.values())  # valid until the next item
+    batch.close()
+    assert not list(private_tmp.glob("runlab-artifacts-*"))

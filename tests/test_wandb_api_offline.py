@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from runlab.sources.wandb_api import WandBCollector
+from runlab.sources.wandb_api import FetchOptions, RunSelection, WandBCollector
 from runlab.sources.wandb_offline import find_run_dirs, read_run
 from runlab.warehouse import Warehouse
 from wandb_server import WandbTestServer, stored_run_from_record
@@ -48,10 +48,11 @@ def test_offline_written_run_round_trips_through_the_api(
 ) -> None:
     record = read_run(offline_run_dir)
     wandb_server.add_run("metta", stored_run_from_record(record, exported_rows=25, state="running"))
-    c = WandBCollector("runlab-test", "metta", pattern="sky_*",
-                       metrics=["@overview", "eval_*/*", "losses/*"], retry_base_delay=0.01)
+    c = WandBCollector(RunSelection("runlab-test", "metta", pattern="sky_*",
+                                    metrics=["@overview", "eval_*/*", "losses/*"]),
+                       FetchOptions(retry_base_delay=0.01))
     with Warehouse.open(tmp_path / "wh") as wh:
-        result = c.collect(wh, progress=False)
+        result = wh.ingest(c.records(known=wh.sync_state))
         h = wh.history(result.added)
         stored = wh.get_run(result.added[0])
     assert stored["name"] == "sky_offline_1"

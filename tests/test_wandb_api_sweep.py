@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from runlab.cli.app import app
 from runlab.errors import InputError, NotFoundError
 from runlab.sources import RunRecord
-from runlab.sources.wandb_api import WandBCollector
+from runlab.sources.wandb_api import FetchOptions, RunSelection, WandBCollector
 from runlab.sweep import open_store
 from runlab.warehouse import Warehouse
 from wandb_server import StoredSweep, WandbTestServer, stored_run_from_record
@@ -84,7 +84,8 @@ def test_fetched_sweep_runs_become_sweep_observations(
 
 def test_sweep_info_comes_with_the_result(wandb_server: WandbTestServer, sweep_records: list[RunRecord]) -> None:
     serve_sweep(wandb_server, sweep_records)
-    c = WandBCollector(wandb_server.entity, PROJECT, sweep=SWEEP_ID, pattern="*_1", retry_base_delay=0.01)
+    c = WandBCollector(RunSelection(wandb_server.entity, PROJECT, sweep=SWEEP_ID, pattern="*_1"),
+                       FetchOptions(retry_base_delay=0.01))
     assert [s.name for s in c.select()] == ["sweep_run_1"]  # the sweep and the other options combine
     assert c.sweep_info is not None
     assert (c.sweep_info.id, c.sweep_info.name, c.sweep_info.metric, c.sweep_info.run_count) == (
@@ -96,7 +97,8 @@ def test_unknown_sweep_is_not_found_before_any_listing(wandb_server: WandbTestSe
                                                        sweep_records: list[RunRecord]) -> None:
     serve_sweep(wandb_server, sweep_records)
     with pytest.raises(NotFoundError, match="W&B sweep 'nope1234' not found") as info:
-        WandBCollector(wandb_server.entity, PROJECT, sweep="nope1234", retry_base_delay=0.01).select()
+        WandBCollector(RunSelection(wandb_server.entity, PROJECT, sweep="nope1234"),
+                       FetchOptions(retry_base_delay=0.01)).select()
     assert "sweeps/<id>" in (info.value.hint or "")
     assert wandb_server.count("Runs") == 0
 
@@ -104,4 +106,4 @@ def test_unknown_sweep_is_not_found_before_any_listing(wandb_server: WandbTestSe
 @pytest.mark.parametrize("bad", ["", "a/b", "x y", "id\n", "../etc"])
 def test_bad_sweep_ids_name_the_fix(bad: str) -> None:
     with pytest.raises(InputError, match="--sweep must be a W&B sweep id"):
-        WandBCollector("e", "p", sweep=bad)
+        RunSelection("e", "p", sweep=bad)

@@ -15,10 +15,10 @@ from hypothesis import strategies as st
 
 from data_offline import logtools
 from data_offline.make_runs import HOSTILE_NAME, HOSTILE_TAGS, WIDE_KEYS
-from runlab.errors import CorruptRunFileError, NotFoundError
-from runlab.sources import RunRecord
+from runlab.errors import CorruptRunFileError, InputError, NotFoundError
+from runlab.sources import RunFailure, RunRecord
 from runlab.sources._wandb_log import scan_log
-from runlab.sources.wandb_offline import find_run_dirs, iter_records, read_run
+from runlab.sources.wandb_offline import WandBOfflineReader, find_run_dirs, read_run
 
 MAKE_RUNS = Path(__file__).parent / "data_offline" / "make_runs.py"
 
@@ -320,15 +320,26 @@ def test_find_run_dirs_from_folder_run_dir_and_file(runs: dict[str, Path]) -> No
         find_run_dirs([runs["main"] / "files"])
 
 
-def test_iter_records_reports_bad_runs_at_the_end(runs: dict[str, Path], tmp_path: Path) -> None:
+def test_reader_yields_a_bad_run_as_a_failure_and_reads_the_others(runs: dict[str, Path], tmp_path: Path) -> None:
     bad = tmp_path / "offline-run-20240101_000000-bad"
     bad.mkdir()
     (bad / "run-bad.wandb").write_bytes(b"garbage")
     good = _copy_run(runs["failed"], tmp_path, _log(runs["failed"]).read_bytes())
-    seen: list[Path] = []
-    got = list(iter_records([tmp_path], on_error=lambda p, e: seen.append(p)))
-    assert [r.origin_path for r in got] == [str(good.resolve())] and seen == [bad.resolve()]
-    with pytest.raises(CorruptRunFileError, match="1 run\\(s\\) could not be read") as info:
-        for _ in iter_records([tmp_path]):
-            pass
-    assert "run-bad.wandb" in str(info.value)
+    gone = tmp_path / "no-such-folder"
+    batch = WandBOfflineReader([tmp_path, gone]).records()
+    assert len(batch) == 3  # known before anything is read
+    items = list(batch)
+    records = [i for i in items if isinstance(i, RunRecord)]
+    failures = [i for i in items if isinstance(i, RunFailure)]
+    assert [r.origin_path for r in records] == [str(good.resolve())]
+    assert sorted(f.origin for f in failures) == sorted([str(bad.resolve()), str(gone)])
+    assert "run-bad.wandb" in next(f.error for f in failures if f.origin == str(bad.resolve()))
+    assert "does not exist" in next(f.error for f in failures if f.origin == str(gone))
+    with pytest.raises(InputError, match="already read"):
+        list(batch)  # one pass: a second needs a new batch (the files may have changed)
+
+
+def test_reader_with_nothing_to_read_is_not_found(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(NotFoundError, match="no W&B run"):
+        WandBOfflineReader([tmp_path / "empty"]).records()

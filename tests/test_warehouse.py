@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import math
-import subprocess
-import sys
-import textwrap
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -196,28 +193,6 @@ def test_read_only_on_new_home_and_no_writes(tmp_path, make_record):
         assert ro.runs().empty
         with pytest.raises(WarehouseError, match="read-only"):
             ro.upsert_run(make_record("w:e/p/a"))
-
-
-def test_second_writer_process_gets_clear_error(tmp_path):
-    home = tmp_path / "h"
-    Warehouse.open(home).close()
-    holder = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(f"""
-            import sys, time
-            from runlab.warehouse import Warehouse
-            wh = Warehouse.open({str(home)!r})
-            print("locked", flush=True)
-            sys.stdin.readline()
-        """)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-    )
-    try:
-        assert holder.stdout.readline().strip() == "locked"
-        with pytest.raises(WarehouseError, match="in use by another process") as err:
-            Warehouse.open(home)
-        assert "wait" in (err.value.hint or "")
-    finally:
-        holder.communicate("\n", timeout=30)
 
 
 def test_crash_mid_write_keeps_previous_state_and_rerun_resumes(tmp_path, make_record, monkeypatch):

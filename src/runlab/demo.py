@@ -81,6 +81,7 @@ def demo_steps(sweep_trials: int = 10) -> list[DemoStep]:
         DemoStep("ingest W&B offline runs", ingest_step),
         DemoStep("label runs", label_step),
         DemoStep("compare algorithms (report, notebook, LaTeX, CSV)", report_step),
+        DemoStep("TensorBoard-logged runs next to the W&B runs (one report)", tensorboard_step),
         DemoStep("export tidy frames", export_step),
         DemoStep("curriculum reward streams", curriculum_step),
         DemoStep("environment configurations in play", envconfig_step),
@@ -192,6 +193,36 @@ def report_step(ctx: DemoContext) -> StepOutput:
     return StepOutput(numbers, outputs)
 
 
+def tensorboard_step(ctx: DemoContext) -> StepOutput:
+    """CleanRL-style PPO logged to TensorBoard, ingested next to the W&B benchmark runs, in one report."""
+    import pandas as pd
+
+    from runlab.labels import RunLabeler
+    from runlab.reports import build_report, load_config
+    from runlab.sources.tensorboard import TensorBoardReader
+
+    wh = ctx.warehouse
+    report = wh.ingest(TensorBoardReader([ctx.samples_dir / "tensorboard"]).records(known=wh.sync_state))
+    if report.failures:
+        raise InputError(f"{len(report.failures)} TensorBoard sample runs could not be read: "
+                         f"{[str(f) for f in report.failures[:3]]}")
+    labeler = RunLabeler()
+    labeler.add_config_rule("trainer.algorithm", label_column="method")
+    labeler.add_config_rule("exp_name", label_column="method")
+    labeler.apply(wh)
+    cfg = load_config(EXAMPLES_DIR / "compare_benchmark.yaml", [
+        "title=W&B-logged SB3 runs vs TensorBoard-logged CleanRL-style PPO",
+        f"analysis.bootstrap_samples={ctx.bootstrap_samples}", "normalize=optimal",
+        "runs=['runlab.benchmark.*', '*__cleanrl_ppo__*']"])
+    files = build_report(wh, cfg, ctx.out_dir / "report_sources", notebook=False)
+    est = pd.read_parquet(files.data_dir / "estimates.parquet")
+    iqm = est[est["aggregate"] == "IQM"]
+    numbers = {"tensorboard": {"runs": len(report.results) + len(report.skipped),
+                               "iqm": {str(m): round(float(e), 6) for m, e in zip(iqm["method"], iqm["estimate"],
+                                                                                   strict=True)}}}
+    return StepOutput(numbers, {"report across W&B and TensorBoard runs": files.html})
+
+
 def export_step(ctx: DemoContext) -> StepOutput:
     """Long history, the run table, and reward curves aligned on agent steps, as CSV / Parquet."""
     from runlab.frames import export_frame, export_history, export_runs, tidy_frame
@@ -208,42 +239,39 @@ def export_step(ctx: DemoContext) -> StepOutput:
 
 
 def curriculum_step(ctx: DemoContext) -> StepOutput:
-    """Per-task reward streams of the curriculum runs, in completion order, plus a figure."""
-    import numpy as np
-    import pandas as pd
+    """Curriculum reward streams: pulled streams, the analysis report, LP replays (syllabus vs metta)."""
+    from runlab.rewards import (
+        LPScorer,
+        analyze,
+        load_streams,
+        pull_streams,
+        replay,
+        write_analysis,
+        write_replay,
+    )
 
-    from runlab.plots import new_figure, palette, short_label
-
-    wh = ctx.warehouse
-    ids = wh.resolve_runs(["runlab.curriculum.*"])
-    hist = wh.history(ids, ["env_task_reward/*"])
-    if hist.empty:
-        return StepOutput()
-    names = wh.runs(ids).set_index("run_id")
-    is_index = hist["metric"].str.endswith("/sample_index")
-    rewards = hist[~is_index].copy()
-    rewards["task"] = rewards["metric"].str.removeprefix("env_task_reward/")
-    rewards["curriculum"] = rewards["run_id"].map(lambda r: names.loc[r, "config"]["trainer"]["curriculum"]["algorithm"])
-    rewards["seed"] = rewards["run_id"].map(lambda r: names.loc[r, "config"]["seed"])
-    rewards = rewards.sort_values(["run_id", "task", "step"])
-    rewards["sample_index"] = rewards.groupby(["run_id", "task"]).cumcount()
     out = ctx.out_dir / "curriculum"
-    out.mkdir(exist_ok=True)
-    rewards[["run_id", "curriculum", "seed", "task", "sample_index", "step", "value"]].rename(
-        columns={"value": "reward"}).to_csv(out / "reward_streams.csv", index=False)
-    summary = rewards.groupby(["curriculum", "task"])["value"].agg(samples="count", mean_reward="mean").reset_index()
-    summary.to_csv(out / "task_summary.csv", index=False)
-    groups = list(rewards.groupby("curriculum"))
-    fig, axes = new_figure(5.5 * len(groups), 4, ncols=len(groups))
-    colors = palette(sorted(rewards["task"].unique()))
-    for ax, (cur, part) in zip(np.atleast_1d(axes), groups, strict=True):
-        for task, stream in part.groupby("task"):
-            mean = stream.groupby("sample_index")["value"].mean().rolling(25, min_periods=1).mean()
-            ax.plot(mean.index, mean.values, color=colors[task], label=short_label(task), lw=1.2)
-        ax.set_title(f"{short_label(cur)} curriculum: reward per task sample (rolling mean 25)", fontsize=9)
-    fig.savefig(out / "reward_streams.png", dpi=110, bbox_inches="tight")
-    samples = {str(k): int(v) for k, v in pd.Series(summary.groupby("curriculum")["samples"].sum()).items()}
-    return StepOutput({"curriculum_samples": samples}, {"curriculum reward streams": out})
+    streams = load_streams(ctx.warehouse, runs=["runlab.curriculum.*"], group_by="trainer.curriculum.algorithm")
+    pull_streams(streams, out / "streams")
+    result = analyze(streams, keep_windows=True)
+    report = write_analysis(streams, result, out / "analysis", title="Sample curriculum: LP reward streams")
+    episodes = streams.episodes(group="learning_progress", seed="0")
+    scorers = {"syllabus": LPScorer("syllabus", input="scaled"),
+               "metta": LPScorer("metta", input="scaled", z_score_amplification=10.0)}
+    replays = [replay(episodes, s) for s in scorers.values()]
+    rep = write_replay(replays, out / "replay", titles=list(scorers))
+    v = result.variance
+    numbers = {
+        "curriculum_samples": {str(g): int(n) for g, n in streams.data.groupby("group").size().items()},
+        "curriculum_streams": len(streams),
+        "curriculum_variance": {"ratio": round(v["ratio"], 6), "icc": round(v["icc"], 6)},
+        "curriculum_recommendations": result.recommendations,
+        "curriculum_replay": {name: {k: round(r.summary[k], 6) for k in ("gini_mean", "tracking_lag", "prob_noise")}
+                              for name, r in zip(scorers, replays, strict=True)},
+    }
+    outputs = {"curriculum reward-stream report (open in a browser)": report.html,
+               "curriculum LP replay": rep.figures["replay"], "pulled reward streams": out / "streams"}
+    return StepOutput(numbers, outputs)
 
 
 def envconfig_step(ctx: DemoContext) -> StepOutput:
@@ -272,32 +300,22 @@ def envconfig_step(ctx: DemoContext) -> StepOutput:
 
 
 def curves_step(ctx: DemoContext) -> StepOutput:
-    """The curve set (hundreds of runs across env and agent parameters): a figure and a summary."""
-    import json as _json
-
-    import matplotlib
+    """`runlab curves demo` on the 320 sample curves: a VAE ensemble trained, held-out curves predicted."""
     import numpy as np
     import pandas as pd
 
-    from runlab.plots import new_figure
+    from runlab.curves import CurveModelConfig, run_curves_demo
 
-    src = ctx.samples_dir / "curves"
-    curves = pd.read_parquet(src / "curves.parquet")
-    runs = pd.read_parquet(src / "runs.parquet")
-    gravity = runs.set_index("run_id")["config"].map(lambda s: _json.loads(s)["env"]["physics"]["gravity"])
     out = ctx.out_dir / "curves"
-    out.mkdir(exist_ok=True)
-    fig, ax = new_figure(7, 4)
-    norm = (gravity - gravity.min()) / max(gravity.max() - gravity.min(), 1e-9)
-    cmap = matplotlib.colormaps["viridis"]
-    for run_id, part in curves.groupby("run_id"):
-        ax.plot(part["agent_step"], part["reward"], color=cmap(float(norm[run_id])), lw=0.5, alpha=0.5)
-    ax.set_title(f"{runs.shape[0]} PPO training curves (colour: gravity)")
-    fig.savefig(out / "curves.png", dpi=110, bbox_inches="tight")
-    final = runs[["run_id", "name", "group", "final_reward"]].assign(gravity=gravity.values)
-    final.to_csv(out / "final_rewards.csv", index=False)
-    numbers = {"curves": {"runs": int(runs.shape[0]), "median_final_reward": float(np.median(runs["final_reward"]))}}
-    return StepOutput(numbers, {"training curves": out})
+    result = run_curves_demo(ctx.samples_dir, out, warehouse=ctx.warehouse,
+                             config=CurveModelConfig(ensemble_size=3, num_epochs=30))
+    runs = pd.read_parquet(ctx.samples_dir / "curves" / "runs.parquet")
+    numbers = {
+        "curves": {"runs": int(runs.shape[0]), "median_final_reward": float(np.median(runs["final_reward"]))},
+        "curves_model": {"runs_used": result["runs"], "warehouse_runs": result.get("warehouse_runs"),
+                         "held_out": result.get("held_out")},
+    }
+    return StepOutput(numbers, {"training-curve prediction (model, predictions, plots)": out})
 
 
 def sweep_step(ctx: DemoContext) -> StepOutput:

@@ -38,6 +38,7 @@ from ._artifacts import (
 )
 from ._filters import matches
 from ._gql import Executor, Node, parse
+from ._reports import models, mutation_root
 from ._store import StoredRun, _iso
 
 log = logging.getLogger("wandb_server")
@@ -48,8 +49,10 @@ class Fault:
     """Answer the next ``times`` requests whose operation is ``operation`` (``*``: any) badly.
 
     ``kind``: ``"429"``, ``"500"``, ``"502"``, ``"503"``, ``"slow"`` (sleep ``delay`` s, then answer
-    normally), ``"drop"`` (close the connection without an answer) or ``"corrupt"`` (a 200 answer
-    whose body is garbage, as a broken proxy or truncated transfer gives). ``run`` limits it to
+    normally), ``"drop"`` (close the connection without an answer), ``"corrupt"`` (a 200 answer
+    whose body is garbage, as a broken proxy or truncated transfer gives) or ``"no-manifest"``
+    (operation ``GET-artifact`` only: the artifact's metadata is served but its manifest file
+    answers 404, as a server whose manifest storage lost the object does). ``run`` limits it to
     requests about one run id. ``after`` lets that many matching requests through first.
     """
 
@@ -91,6 +94,8 @@ class WandbTestServer:
         self.requests: list[Request] = []
         self.unknown: list[str] = []
         self.seen_keys: list[str] = []
+        self.views: list[dict[str, Any]] = []
+        """Reports saved with ``upsertView`` (see :mod:`._reports`)."""
         self.artifacts: dict[int, tuple[str, StoredArtifact]] = {}
         """Artifact key -> (owning run id, artifact)."""
         self._lock = threading.Lock()
@@ -202,7 +207,7 @@ class WandbTestServer:
         operation = body.get("operationName") or doc.name or "anonymous"
         run = variables.get("name") or variables.get("runName") or variables.get("run")
         executor = Executor(doc, variables)
-        data = executor.run(self._root())
+        data = executor.run(mutation_root(self) if doc.operation == "mutation" else self._root())
         if executor.unknown:
             log.error("wandb test server: %s asked for unknown fields %s", operation, executor.unknown)
             self.unknown.extend(f"{operation}:{u}" for u in executor.unknown)
@@ -231,6 +236,7 @@ class WandbTestServer:
                 ),
                 "project": self._project,
                 "artifact": self._artifact,
+                "models": lambda **kw: models(self, **kw),
             },
         )
 
@@ -515,6 +521,13 @@ def _handler(server: WandbTestServer) -> type[BaseHTTPRequestHandler]:
             if len(parts) >= 3 and parts[0] == "artifacts" and parts[1].isdigit():
                 run_id, payload = server.artifact_bytes(int(parts[1]), parts[2:])
                 fault = server._take_fault("GET-artifact", run_id)
+                if fault is not None and fault.kind == "no-manifest":
+                    if parts[2:] == ["manifest.json"]:
+                        server._log("GET-artifact", run_id, 404, self.path)
+                        self._send(404, b"manifest not found", "text/plain")
+                        return
+                    fault.fired -= 1  # only manifest requests count against ``times``
+                    fault = None
                 if self._fault(fault):
                     server._log("GET-artifact", run_id, _status(fault), self.path)
                     return

@@ -21,6 +21,13 @@ def _split(config: str | None, overrides: list[str] | None) -> tuple[Path | None
     return (Path(config) if config else None), rest
 
 
+def _ci(lo: float, hi: float, fmt: str = ".4g") -> str:
+    """``[lo, hi]``, or why there is none (a method with a single run per task)."""
+    if lo != lo or hi != hi:  # NaN
+        return "[no CI: 1 run]"
+    return f"[{lo:{fmt}}, {hi:{fmt}}]"
+
+
 def print_result(name: str, res: CompareResult) -> None:
     """Rich tables: estimates with CIs, probability of improvement, tests; then the notes."""
     from rich.markup import escape
@@ -35,7 +42,8 @@ def print_result(name: str, res: CompareResult) -> None:
     est.add_column("runs x tasks", justify="right")
     cell = res.estimates.set_index(["method", "aggregate"])
     for m in res.matrix.methods:
-        row = [f"{cell.loc[(m, a), 'estimate']:.4g} [{cell.loc[(m, a), 'lower']:.4g}, {cell.loc[(m, a), 'upper']:.4g}]" for a in aggs]
+        row = [f"{cell.loc[(m, a), 'estimate']:.4g} {_ci(cell.loc[(m, a), 'lower'], cell.loc[(m, a), 'upper'])}"
+               for a in aggs]
         shape = res.score_dict[m].shape
         est.add_row(escape(m), *row, f"{shape[0]} x {shape[1]}")
     console.print(est)
@@ -44,7 +52,7 @@ def print_result(name: str, res: CompareResult) -> None:
         for c in ("X", "Y", "P", "CI"):
             poi.add_column(c)
         for r in res.improvement.itertuples(index=False):
-            poi.add_row(escape(r.method_x), escape(r.method_y), f"{r.probability:.3f}", f"[{r.lower:.3f}, {r.upper:.3f}]")
+            poi.add_row(escape(r.method_x), escape(r.method_y), f"{r.probability:.3f}", _ci(r.lower, r.upper, ".3f"))
         console.print(poi)
     if len(res.tests):
         tests = Table(title=f"pairwise tests ({res.settings['correction']} correction, alpha={res.settings['alpha']})")
@@ -78,11 +86,13 @@ def register(app: typer.Typer) -> None:
         tasks from task_by (config path or metric regex with (?P<task>...)).
         """
         with cli_errors():
-            from runlab.reports import compare_matrix, load_config, matrix_for
+            from runlab.reports import check_requested_metrics, compare_matrix, load_config, matrix_for
 
             path, rest = _split(config, overrides)
             cfg = load_config(path, rest)
             with open_warehouse() as wh:
+                for line in check_requested_metrics(wh, cfg):
+                    err_console.print(f"note: {line}", markup=False, highlight=False)
                 for metric in cfg.score_metrics():
                     res = compare_matrix(matrix_for(wh, cfg, metric), cfg)
                     print_result(metric or str(cfg.task_by), res)

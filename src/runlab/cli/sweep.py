@@ -13,12 +13,14 @@ import typer
 from rich.table import Table
 
 from runlab.cli._common import cli_errors, console, err_console, home
+from runlab.configpath import leaf_paths
 
 _STORE_HELP = "SQLAlchemy URL of a shared sweep store (default: SQLite in <home>/sweeps/NAME/)."
 Store = Annotated[str | None, typer.Option("--store", envvar="RUNLAB_SWEEP_STORE", help=_STORE_HELP)]
 Name = Annotated[str, typer.Argument(help="Sweep name (letters, digits, '_', '.', '-').")]
 
-sweep_app = typer.Typer(help="Hyperparameter sweeps with Protein: init, run, status, plot, best, import.",
+sweep_app = typer.Typer(help="Hyperparameter sweeps with Protein: init, run, status, plot, best, import, "
+                        "export-optuna.",
                         no_args_is_help=True)
 
 
@@ -35,20 +37,12 @@ def init_cmd(
 
     with cli_errors():
         info = init_sweep(home(), name, config, overrides or [], store_url=store, exist_ok=exist_ok)
-        params = _leaf_paths(info.config.get("parameters", {}))
+        params = leaf_paths(info.config.get("parameters", {}),
+                            lambda n: "distribution" in n or "values" in n)
         console.print(f"sweep [bold]{name}[/] ready: {len(params)} parameter(s), "
                       f"{info.config.get('goal')} {info.config.get('metric')!r} ({info.config.get('method')})",
                       highlight=False)
         console.print(f"folder: {sweep_dir(home(), name)}", highlight=False)
-
-
-def _leaf_paths(tree: dict[str, Any], prefix: str = "") -> list[str]:
-    out = []
-    for key, node in tree.items():
-        path = f"{prefix}.{key}" if prefix else key
-        is_leaf = isinstance(node, dict) and ("distribution" in node or "values" in node)
-        out.extend([path] if is_leaf or not isinstance(node, dict) else _leaf_paths(node, path))
-    return out
 
 
 @sweep_app.command(
@@ -78,23 +72,10 @@ def run_cmd(
     with cli_errors():
         options = RunnerOptions(max_trials=max_trials, parallel=parallel, backend=backend,
                                 ray_address=ray_address, retries=retries, trial_timeout_s=timeout,
-                                max_consecutive_failures=max_failures, seed=seed,
-                                summary_reader=read_wandb_summary)
+                                max_consecutive_failures=max_failures, seed=seed)
         report = run_sweep(home(), name, command or [], options=options, store_url=store, on_event=_print_event)
         console.print(f"sweep [bold]{name}[/]: {len(report.successes)} succeeded, {len(report.failures)} "
                       f"failed, {len(report.resumed)} resumed ({report.stopped_reason})", highlight=False)
-
-
-def read_wandb_summary(trial_dir: Path) -> dict[str, Any] | None:
-    """The summary of the newest W&B run (online or offline) a trainer wrote under its trial folder.
-
-    Lives here, not in :mod:`runlab.sweep`, because reading W&B logs is the sources layer's job and
-    the sweep package never imports sources; the runner receives it as a plain function.
-    """
-    from runlab.sources.wandb_offline import find_run_dirs, read_run
-
-    runs = sorted(find_run_dirs([trial_dir / "wandb"]), key=lambda p: p.stat().st_mtime)
-    return dict(read_run(runs[-1]).summary) if runs else None
 
 
 def _print_event(event: str, trial: Any, message: str) -> None:
@@ -201,8 +182,7 @@ def _print_scores(ranked: list[Any], goal: str) -> None:
 
 
 def _print_best(ranked: Any, sweep: str, command: list[str] | None, patch_dir: Path | None) -> None:
-    from runlab.sweep import override_args, params_yaml, train_command, write_patch
-    from runlab.sweep._best import patch_name
+    from runlab.sweep import override_args, params_yaml, patch_name, train_command, write_patch
 
     rule = "=" * 60
     label = "Best run" if ranked.rank == 1 else f"Rank {ranked.rank}"
@@ -236,6 +216,37 @@ def import_cmd(
         ok = sum(t.state == "success" for t in added)
         console.print(f"imported {len(added)} observation(s) into {name} ({ok} successful, "
                       f"{len(added) - ok} failed)", highlight=False)
+
+
+@sweep_app.command("export-optuna")
+def export_optuna_cmd(
+    name: Name,
+    storage: Annotated[str, typer.Option("--storage", help="Optuna storage URL, e.g. sqlite:///optuna.db.")],
+    study_name: Annotated[str | None, typer.Option("--study-name", help="Optuna study (default: NAME).")] = None,
+    store: Store = None,
+) -> None:
+    """Write the sweep's finished trials into an Optuna study, for optuna-dashboard (needs optuna)."""
+    from runlab.sweep import open_store
+
+    with cli_errors(), open_store(home(), name, store) as st:
+        export_to_optuna = _optuna_export()
+        report = export_to_optuna(st, name, storage, study_name=study_name)
+        console.print(f"exported {len(report.added)} trial(s) of {name} to Optuna study {report.study_name!r} "
+                      f"({len(report.present)} already there, {len(report.unfinished)} unfinished: exported "
+                      "once they finish)", highlight=False)
+        for run_id, why in report.rejected.items():
+            err_console.print(f"[yellow]skipped[/] {run_id}: {_escape(why)}", highlight=False)
+        console.print(f"view: optuna-dashboard {storage}", highlight=False, markup=False)
+
+
+def _optuna_export() -> Any:
+    from runlab.errors import InputError
+
+    try:
+        from runlab.sweep.optuna import export_to_optuna
+    except ImportError as exc:
+        raise InputError(f"export-optuna needs optuna: {exc}", hint="pip install optuna optuna-dashboard") from exc
+    return export_to_optuna
 
 
 def register(app: typer.Typer) -> None:

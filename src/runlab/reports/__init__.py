@@ -11,6 +11,7 @@ from runlab.reports._efficiency import Efficiency, efficiency
 from runlab.reports._html import render_html, table_html
 from runlab.reports._latex import estimates_latex, latex_escape, tests_latex
 from runlab.reports._notebook import build_notebook, ensure_kernel, write_notebook
+from runlab.reports._wandb_report import publish_wandb_report
 
 __all__ = [
     "Analysis",
@@ -29,6 +30,7 @@ __all__ = [
     "latex_escape",
     "load_config",
     "matrix_for",
+    "publish_wandb_report",
     "render_html",
     "table_html",
     "tests_latex",

@@ -35,6 +35,10 @@ class ReportFiles:
     figures: list[Path]
     data_dir: Path
     wandb_run_dir: Path | None = None
+    wandb_report: Path | None = None
+    """``wandb_report.json``: the W&B Report's spec (``runlab report publish`` saves it later)."""
+    wandb_report_url: str = ""
+    """The saved W&B Report's URL ("" when offline or not logged in)."""
     timings: dict[str, float] = field(default_factory=dict)
     """Seconds per stage (analysis, figures, files, notebook, wandb)."""
 
@@ -54,7 +58,8 @@ def build_report(
     Writes ``report.html`` (self-contained), ``analysis.ipynb`` (executed unless ``execute`` is
     False; skipped when ``notebook`` is False), ``tables/*.tex``, ``csv/*.csv``,
     ``figures/*.png`` and ``data/`` (the processed dataset the notebook reads). With
-    ``to_wandb`` the results are also logged to W&B as Tables, Images and a dataset Artifact.
+    ``to_wandb`` the results are also logged to W&B as Tables, Images and a dataset Artifact, and
+    a W&B Report is saved (or, offline, its spec written as ``wandb_report.json``).
     Long because each output stage is timed in line; the stages themselves are calls.
     """
     cfg = config if isinstance(config, CompareConfig) else validate_config(config)
@@ -91,12 +96,14 @@ def build_report(
             timeout=timeout,
         )
         timings["notebook"] = time.perf_counter() - t0
-    wandb_dir = None
+    wandb_dir = wandb_report = None
     if to_wandb:
         from runlab.reports._wandb import export_to_wandb
+        from runlab.reports._wandb_report import write_and_publish
 
         t0 = time.perf_counter()
         wandb_dir = export_to_wandb(analysis, figs, out)
+        wandb_report = write_and_publish(analysis, figs, out, wandb_dir)
         timings["wandb"] = time.perf_counter() - t0
     for f in figs:
         f.figure.clear()
@@ -109,6 +116,8 @@ def build_report(
         figures=fig_paths,
         data_dir=out / "data",
         wandb_run_dir=wandb_dir,
+        wandb_report=wandb_report.spec if wandb_report else None,
+        wandb_report_url=wandb_report.url if wandb_report else "",
         timings=timings,
     )
 

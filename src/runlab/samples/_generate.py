@@ -36,9 +36,10 @@ from runlab.samples._readme import write_readme
 from runlab.samples._set_benchmark import ALGORITHMS, BenchmarkJob, run_benchmark_job
 from runlab.samples._set_curriculum import CurriculumSetConfig, curriculum_run_logs
 from runlab.samples._set_curves import CurvesSetConfig, group_specs, sample_curve_specs, train_curve_group
+from runlab.samples._set_tensorboard import TensorBoardSetConfig, generate_tensorboard_set
 from runlab.samples._wandb_io import RunLog, tidy_wandb_dir, write_run_log
 
-SETS = ("benchmark", "curriculum", "curves")
+SETS = ("benchmark", "curriculum", "curves", "tensorboard")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -61,6 +62,7 @@ class GenerateConfig:
     benchmark: BenchmarkSetConfig = field(default_factory=BenchmarkSetConfig)
     curriculum: CurriculumSetConfig = field(default_factory=CurriculumSetConfig)
     curves: CurvesSetConfig = field(default_factory=CurvesSetConfig)
+    tensorboard: TensorBoardSetConfig = field(default_factory=TensorBoardSetConfig)
 
     @classmethod
     def full(cls) -> GenerateConfig:
@@ -77,6 +79,7 @@ class GenerateConfig:
             curriculum=CurriculumSetConfig(seeds=(0,), total_timesteps=8_192, eval_every=4,
                                            shape=PPOShape(num_envs=8, n_steps=64)),
             curves=CurvesSetConfig(num_runs=16, total_timesteps=8_192, num_offline_runs=2, eval_every=4),
+            tensorboard=TensorBoardSetConfig(seeds=(1,), total_timesteps=8_192, eval_every=4, profile="quick"),
         )
 
     @classmethod
@@ -91,6 +94,7 @@ class GenerateConfig:
                                                           update_epochs=2)),
             curves=CurvesSetConfig(num_runs=8, total_timesteps=1_024, num_envs=4, num_offline_runs=1,
                                    eval_every=4, eval_episodes=1),
+            tensorboard=TensorBoardSetConfig.tiny(),
         )
 
 
@@ -174,6 +178,8 @@ def generate_samples(
     """Generate the sample project's ``sets`` under ``out``; returns the written manifest.
 
     Sets not regenerated keep their files and manifest entries. ``command`` is recorded as is.
+    The TensorBoard set (CleanRL-style runs logged by ``SummaryWriter``, no W&B) is written after the
+    W&B sets and added to the same manifest.
     """
     config = config or GenerateConfig.full()
     sets = tuple(dict.fromkeys(sets))
@@ -185,6 +191,20 @@ def generate_samples(
     out = Path(out)
     _prepare_out(out)
     say = progress or (lambda _msg: None)
+    tensorboard = "tensorboard" in sets
+    sets = tuple(s for s in sets if s != "tensorboard")
+    manifest: dict[str, Any] = {}
+    if sets:
+        manifest = _generate_wandb_sets(out, config, sets, workers, command, say)
+    if tensorboard:
+        say("tensorboard: training CleanRL-style PPO runs")
+        manifest = generate_tensorboard_set(out, config.tensorboard, command=command)
+    return manifest
+
+
+def _generate_wandb_sets(out: Path, config: GenerateConfig, sets: tuple[str, ...], workers: int, command: str,
+                         say: Callable[[str], None]) -> dict[str, Any]:
+    """The sets written through the real wandb client, trained in a pool, staged and renamed."""
     t_start = time.perf_counter()
     stages = {s: out / f".staging-{s}" for s in sets}
     for stage in stages.values():

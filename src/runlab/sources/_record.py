@@ -51,6 +51,22 @@ class ArtifactRecord:
     """Artifact metadata dict."""
     files: dict[str, str] = field(default_factory=dict)
     """Logical path inside the artifact -> local file path where the content still exists."""
+    error: str = ""
+    """Why the artifact's files are not stored although they were wanted (the download failed);
+    empty when they are stored or were never wanted. The run is stored either way, and the next
+    fetch downloads only the artifacts that carry an error."""
+
+    @property
+    def status(self) -> str:
+        """``stored`` (files copied), ``failed`` (wanted, download failed: :attr:`error`) or ``listed``."""
+        if self.error:
+            return "failed"
+        return "stored" if self.files else "listed"
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        """``(name, version, digest)``: what identifies one stored version (to notice new ones)."""
+        return (self.name, self.version, self.digest)
 
 
 @dataclass(kw_only=True)
@@ -90,6 +106,9 @@ class RunRecord:
     """Non-fatal issues found while reading (truncation, bytes lost, NaN counts, skipped values)."""
     history_is_partial: bool = False
     """True when ``history`` holds only new steps (``min_step`` refresh) to append to stored history."""
+    source_stamp: str = ""
+    """What the source read, as a key (file sizes, mtimes, content fingerprint): stored with the run,
+    so the next pass can skip unchanged files before parsing them (see :attr:`SyncState.source_stamp`)."""
 
     def fingerprint(self) -> str:
         """Content key: equal fingerprints mean re-ingesting changes nothing."""

@@ -51,18 +51,14 @@ class ArtifactPolicy:
         return "*" in self.types or type_ in self.types or 0 < size <= self.max_bytes
 
 
-def artifact_key(name: str, version: str, digest: str) -> str:
-    """What identifies one stored artifact version (to notice new or changed artifacts)."""
-    return f"{name}:{version}:{digest}"
-
-
 def list_output_artifacts(run: Any) -> list[Any]:
     """The run's output artifacts as ``wandb.Artifact`` objects (``RunOutputArtifacts``, paginated)."""
     return [a for a in run.logged_artifacts(per_page=100) if a is not None]
 
 
-def to_record(art: Any, files: dict[str, str] | None = None) -> ArtifactRecord:
-    """An :class:`ArtifactRecord` from a logged ``wandb.Artifact`` (``files``: logical -> local path)."""
+def to_record(art: Any, files: dict[str, str] | None = None, *, error: str = "") -> ArtifactRecord:
+    """An :class:`ArtifactRecord` from a logged ``wandb.Artifact`` (``files``: logical -> local path;
+    ``error``: why wanted files could not be downloaded)."""
     return ArtifactRecord(
         name=str(art.name).split(":", 1)[0],
         type=str(art.type),
@@ -70,6 +66,7 @@ def to_record(art: Any, files: dict[str, str] | None = None) -> ArtifactRecord:
         digest=str(art.digest or ""),
         metadata=dict(art.metadata or {}),
         files=dict(files or {}),
+        error=error,
     )
 
 

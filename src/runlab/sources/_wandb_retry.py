@@ -35,6 +35,12 @@ _RETRYABLE = re.compile(
     re.IGNORECASE,
 )
 
+_UNREACHABLE = re.compile(
+    r"connection refused|failed to establish a new connection|name or service not known|"
+    r"nodename nor servname|no route to host|network is unreachable|temporary failure in name resolution",
+    re.IGNORECASE,
+)
+
 AUTH_HINT = (
     "set WANDB_API_KEY to a valid key (https://wandb.ai/authorize) or run `wandb login`; "
     "for a self-hosted server also set WANDB_BASE_URL"
@@ -42,7 +48,13 @@ AUTH_HINT = (
 
 
 def is_auth_error(exc: BaseException) -> bool:
-    """True when the failure means the API key is missing, malformed or rejected."""
+    """True when the failure means the API key is missing, malformed or rejected.
+
+    A failure to connect at all is never one, whatever words the client wraps it in: the server
+    that would judge the key was not reached.
+    """
+    if isinstance(exc, ConnectionError) or _UNREACHABLE.search(_text(exc)):
+        return False
     return type(exc).__name__ in ("AuthenticationError", "UsageError") or bool(_AUTH.search(_text(exc)))
 
 

@@ -11,7 +11,10 @@ server and without ``wandb sync``:
 * here: run directories, the history table, problems, tables under ``files/media/table``, artifacts.
 
 ``read_run`` raises :class:`~runlab.errors.CorruptRunFileError` for a run that cannot be read at
-all; ``iter_records`` reads many and reports the bad ones at the end instead of stopping.
+all; :class:`WandBOfflineReader` is the source over many runs: it yields one item per run folder,
+a bad run as a :class:`~runlab.sources.RunFailure` item, and never stops the others::
+
+    report = wh.ingest(WandBOfflineReader(["wandb/"]).records())
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from runlab.errors import CorruptRunFileError, NotFoundError
+from runlab.errors import CorruptRunFileError, NotFoundError, RunlabError
+from runlab.sources._batch import Known, RecordBatch, RunFailure, RunUnchanged, SourceItem
 from runlab.sources._record import HISTORY_SCHEMA, ArtifactRecord, RunRecord
 from runlab.sources._wandb_items import REMOVED, ItemColumns, decode_history, decode_summary, last_per_key
 from runlab.sources._wandb_log import read_log
@@ -44,8 +48,9 @@ from runlab.sources._wandb_records import (
     set_path,
     sort_records,
 )
+from runlab.sources._wandb_segments import RunGroup, Segment, group, merge, peek, stamp
 
-__all__ = ["find_run_dirs", "iter_records", "read_run"]
+__all__ = ["WandBOfflineReader", "find_run_dirs", "read_run"]
 
 SOURCE = "wandb-offline"
 _RUN_DIR = re.compile(r"^(?:offline-)?run-\d{8}_\d{6}-(?P<id>[^/\\]+)$")
@@ -108,33 +113,93 @@ def _walk_run_dirs(root: Path) -> Iterator[Path]:
         dirnames[:] = keep
 
 
-def iter_records(
-    paths: Sequence[Path | str],
-    *,
-    on_error: Callable[[Path, CorruptRunFileError], None] | None = None,
-) -> Iterator[RunRecord]:
-    """Read every run under ``paths``; a bad run never stops the others.
+class WandBOfflineReader:
+    """The runs under some paths (run folders, ``.wandb`` files, or folders holding them), as a source.
 
-    Each unreadable run is passed to ``on_error``; without one, the failures are collected and
-    raised together as one :class:`CorruptRunFileError` after the last good run was yielded.
+    ``records(known)`` finds the run folders at once (a path that holds none is a
+    :class:`NotFoundError`; a path that does not exist is one failed item), reads the head of
+    every log to learn which run it belongs to, and yields one item per run: the segments of a
+    resumed run (several ``run-<id>.wandb`` files, in one folder or several) become one record
+    whose history is merged by step (see :mod:`._wandb_segments`). Given ``known``, a run whose
+    files match the stamp stored with it (size, mtime, head/tail fingerprint) is a
+    :class:`RunUnchanged` item and is not parsed at all. A run that cannot be read is a
+    :class:`RunFailure` item, never the end of the batch.
     """
-    failures: list[tuple[Path, CorruptRunFileError]] = []
-    for run_dir in find_run_dirs(paths):
-        try:
-            record = read_run(run_dir)
-        except CorruptRunFileError as exc:
-            if on_error is None:
-                failures.append((run_dir, exc))
+
+    def __init__(self, paths: Sequence[Path | str]) -> None:
+        if isinstance(paths, str | Path):
+            paths = [paths]
+        self.paths = tuple(Path(p).expanduser() for p in paths)
+
+    def records(self, known: Known | None = None) -> RecordBatch:
+        """One item per run under :attr:`paths` (see the class doc)."""
+        missing = [p for p in self.paths if not p.exists()]
+        existing = [p for p in self.paths if p.exists()]
+        run_dirs = find_run_dirs(existing) if existing else []
+        if not run_dirs and not missing:
+            shown = ", ".join(str(p) for p in self.paths) or "(no paths given)"
+            raise NotFoundError(
+                f"no W&B offline run folders (offline-run-*, run-*) found under {shown}",
+                hint="point at a run folder or at the wandb/ folder that holds them",
+            )
+        segments: list[Segment] = []
+        empty: list[Path] = []
+        for run_dir in run_dirs:
+            logs = sorted(run_dir.glob("run-*.wandb"))
+            if not logs:
+                empty.append(run_dir)
+            for log in logs:
+                segments.append(peek(log, run_dir, _id_from_path(run_dir, log)))
+        groups = group(segments)
+        return RecordBatch(self._read(missing, empty, groups, known), total=len(missing) + len(empty) + len(groups))
+
+    def _read(self, missing: list[Path], empty: list[Path], groups: list[RunGroup],
+              known: Known | None) -> Iterator[SourceItem]:
+        for path in missing:
+            yield RunFailure("", path.name, "path does not exist", origin=str(path))
+        for run_dir in empty:
+            yield _failure(run_dir, lambda d=run_dir: read_run(d))
+        for g in groups:
+            try:
+                g.stamp = stamp(g.segments)
+            except OSError as exc:
+                yield RunFailure(g.run_id, g.segments[0].run_dir.name, f"{type(exc).__name__}: {exc}",
+                                 origin=str(g.segments[0].run_dir))
+                continue
+            held = known(g.run_id) if known is not None else None
+            if held is not None and held.source_stamp == g.stamp:
+                yield RunUnchanged(g.run_id, held.name or g.run_id, "run files unchanged since the last ingest")
+                continue
+            yield self._read_group(g)
+
+    @staticmethod
+    def _read_group(g: RunGroup) -> SourceItem:
+        """The run of one group: every segment read, then merged; a bad segment is reported, not fatal."""
+        records: list[RunRecord] = []
+        bad: list[str] = []
+        for seg in g.segments:
+            item = _failure(seg.run_dir, lambda s=seg: read_run(s.log))
+            if isinstance(item, RunRecord):
+                records.append(item)
             else:
-                on_error(run_dir, exc)
-            continue
-        yield record
-    if failures:
-        lines = "\n".join(f"  - {path}: {exc.message}" for path, exc in failures)
-        raise CorruptRunFileError(
-            f"{len(failures)} run(s) could not be read (the other runs were read):\n{lines}",
-            hint=failures[0][1].hint,
-        )
+                bad.append(f"{seg.log}: {item.error}")
+        if not records:
+            first = g.segments[0].run_dir
+            return RunFailure("", first.name, "; ".join(bad), origin=str(first))
+        record = merge(records)
+        record.problems.extend(f"segment {b} could not be read and is left out" for b in bad)
+        record.source_stamp = g.stamp
+        return record
+
+
+def _failure(run_dir: Path, read: Callable[[], RunRecord]) -> RunRecord | RunFailure:
+    """``read()``, or the failure item that names the run folder and what went wrong."""
+    try:
+        return read()
+    except RunlabError as exc:
+        return RunFailure("", run_dir.name, str(exc), origin=str(run_dir))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return RunFailure("", run_dir.name, f"{type(exc).__name__}: {exc}", origin=str(run_dir))
 
 
 def read_run(run_dir: Path | str) -> RunRecord:
@@ -176,9 +241,42 @@ def _read_run(run_dir: Path) -> RunRecord:
         record.problems.append(
             f"{n} record(s) passed their checksum but could not be decoded and were skipped"
         )
+    if scan.damage_at:
+        record.problems.extend(_lost_steps(scan.damage_at, records.history_at, items.steps, record.history))
     _finish_state(record, records, truncated=scan.truncated)
     record.tables = _read_tables(run_dir, record, items)
     return record
+
+
+def _lost_steps(damage_at: list[int], history_at: list[int], steps: np.ndarray, history: pa.Table) -> list[str]:
+    """What each damaged region cost in history: the steps missing between the kept records around it.
+
+    A damaged region may hold any number of records, so the count of lost records is unknown;
+    the steps the run logged are not: the kept history record before the damage and the one
+    after it bound the lost steps. Values are estimated at the run's own values per step.
+    """
+    at = np.asarray(history_at, np.int64)
+    st = np.asarray(steps, np.int64)[: at.size]
+    n_steps = len(np.unique(history["step"].to_numpy())) if history.num_rows else 0
+    per_step = history.num_rows / n_steps if n_steps else 0.0
+    out: list[str] = []
+    for pos in sorted(set(damage_at)):
+        i = int(np.searchsorted(at, pos))
+        before = int(st[i - 1]) if i > 0 else None
+        after = int(st[i]) if i < st.size else None
+        if after is None:
+            last = "no history step" if before is None else f"step {before}"
+            out.append(f"the history ends at {last} where the log is damaged or cut: whatever the run logged after "
+                       "it is lost")
+            continue
+        first = 0 if before is None else before + 1
+        missing = after - first
+        if missing <= 0:
+            out.append(f"damage between steps {before} and {after} cut no history step (other records were lost)")
+            continue
+        about = f", about {round(missing * per_step):,} values at {per_step:.3g} per step" if per_step else ""
+        out.append(f"the damage cut history steps {first}-{after - 1}: {missing:,} step(s) missing{about}")
+    return out
 
 
 def _log_file(path: Path) -> Path:

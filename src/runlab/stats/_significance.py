@@ -18,7 +18,6 @@ import scipy.stats
 
 from runlab.errors import InputError
 from runlab.stats._checks import MIN_RUNS, SampleSizeWarning, SeedLike, spawn_generators, validate_score_dict
-
 from runlab.stats._vocab import CORRECTION_ALIASES, CORRECTIONS, TESTS, choice
 
 _ALTERNATIVES = ("two-sided", "greater", "less")

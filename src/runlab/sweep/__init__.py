@@ -1,8 +1,14 @@
-"""Hyperparameter sweeps: parameter spaces, the Protein optimiser, random and grid search.
+"""Hyperparameter sweeps: parameter spaces, the Protein optimiser, random and grid search, the
+sweep store, the runner and its dispatchers.
 
-``Protein`` (cost-aware GP over the cost-score Pareto front), ``RandomSearch`` and ``GridSearch``
-share one interface: ``suggest() -> (nested dict, info)``, ``observe(...)``, ``mark_pending`` /
-``clear_pending``. ``make_optimizer`` picks one from the config's ``method``.
+The parts are joined by narrow typed interfaces, as in Optuna: an :class:`Optimizer`
+(``suggest`` / ``observe`` / ``mark_pending``; ``Protein``, ``RandomSearch`` and ``GridSearch``
+share the :class:`SweepOptimizer` base, ``make_optimizer`` picks one from the config's ``method``),
+the :class:`SweepStore`, a :class:`Dispatcher` (``submit`` / ``abort`` / ``close``; local
+processes or Ray tasks) and the :class:`ObjectiveSource` chain a finished trial is read through.
+``SweepRunner(store, optimizer, dispatcher, ...)`` drives them; :func:`run_sweep` builds the
+usual ones. ``runlab.sweep.optuna`` (imported on its own, it needs optuna) makes Protein an
+Optuna sampler; the shared test suites live in :mod:`runlab.testing.sweep`.
 """
 
 from runlab.sweep._best import (
@@ -11,18 +17,28 @@ from runlab.sweep._best import (
     format_number,
     override_args,
     params_yaml,
+    patch_name,
     patch_text,
     rank_trials,
     train_command,
     write_patch,
 )
-from runlab.sweep._dispatch import TrialOutcome, TrialSpec, execute_trial, hydra_overrides
+from runlab.sweep._dispatch import Dispatcher, LocalDispatcher, RayDispatcher, make_dispatcher
 from runlab.sweep._grid import GridSearch
-from runlab.sweep._optimizer import Observation, SearchExhaustedError, SweepOptimizer
+from runlab.sweep._objective import (
+    DEFAULT_SOURCES,
+    ObjectiveSource,
+    ResultsFile,
+    StdoutJson,
+    WandbSummary,
+    read_objective,
+)
+from runlab.sweep._optimizer import Observation, Optimizer, SearchExhaustedError, SweepOptimizer
+from runlab.sweep._overrides import format_override_value, hydra_overrides
+from runlab.sweep._pareto import pareto_front
 from runlab.sweep._plots import (
     Importance,
     parameter_importance,
-    pareto_front,
     plot_importance,
     plot_objective,
     plot_pareto,
@@ -31,6 +47,7 @@ from runlab.sweep._plots import (
 from runlab.sweep._protein import Protein, make_optimizer
 from runlab.sweep._random import RandomSearch
 from runlab.sweep._runner import (
+    EventHandler,
     RunnerOptions,
     SweepReport,
     SweepRunner,
@@ -50,6 +67,7 @@ from runlab.sweep._space import (
     load_sweep_config,
 )
 from runlab.sweep._store import TRIAL_STATES, SweepInfo, SweepStore, Trial
+from runlab.sweep._trial import TrialOutcome, TrialSpec, execute_trial
 from runlab.sweep._wandb import (
     WandbObservation,
     import_from_warehouse,
@@ -64,6 +82,7 @@ __all__ = [
     "GridSearch",
     "NumericParam",
     "Observation",
+    "Optimizer",
     "ParameterSpace",
     "Protein",
     "ProteinSettings",
@@ -74,12 +93,20 @@ __all__ = [
     "load_sweep_config",
     "make_optimizer",
 ]
-# Sweep store, runner, W&B bridge and best-params exports.
+# Sweep store, runner, dispatchers, objective sources, W&B bridge and best-params exports.
 __all__ += [
+    "DEFAULT_SOURCES",
     "TRIAL_STATES",
+    "Dispatcher",
+    "EventHandler",
     "Importance",
+    "LocalDispatcher",
+    "ObjectiveSource",
     "RankedTrial",
+    "RayDispatcher",
+    "ResultsFile",
     "RunnerOptions",
+    "StdoutJson",
     "SweepInfo",
     "SweepReport",
     "SweepRunner",
@@ -89,13 +116,16 @@ __all__ += [
     "TrialOutcome",
     "TrialSpec",
     "WandbObservation",
+    "WandbSummary",
     "best_trials",
     "execute_trial",
     "format_number",
+    "format_override_value",
     "hydra_overrides",
     "import_from_warehouse",
     "import_observations",
     "init_sweep",
+    "make_dispatcher",
     "observation_summary",
     "observations_from_runs",
     "open_store",
@@ -103,11 +133,13 @@ __all__ += [
     "parameter_importance",
     "params_yaml",
     "pareto_front",
+    "patch_name",
     "patch_text",
     "plot_importance",
     "plot_objective",
     "plot_pareto",
     "rank_trials",
+    "read_objective",
     "rebuild_optimizer",
     "report_result",
     "run_sweep",

@@ -17,9 +17,10 @@ from typing import Any
 
 import yaml
 
+from runlab.configpath import flatten
 from runlab.errors import InputError, NotFoundError
-from runlab.sweep._dispatch import flatten, format_override_value
 from runlab.sweep._files import atomic_write_text
+from runlab.sweep._overrides import format_override_value
 from runlab.sweep._store import Trial
 
 PATCH_HEADER = "# @package _global_"

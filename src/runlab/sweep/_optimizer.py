@@ -11,7 +11,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -37,6 +37,28 @@ class Observation:
     """The trial's cost (seconds, steps...); ``None`` when a failure did not report one."""
     is_failure: bool
     """True when the trial crashed or produced no usable objective."""
+
+
+@runtime_checkable
+class Optimizer(Protocol):
+    """What a sweep runner needs of an optimiser: suggest, observe, and hold suggestions in flight.
+
+    :class:`SweepOptimizer` (and so Protein, random and grid search) implements it; so can any
+    other class, without subclassing.
+    """
+
+    def suggest(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Next parameters (nested dict of plain Python values) and an info dict."""
+        ...
+
+    def observe(self, suggestion: Mapping[str, Any], score: float | None = None, cost: float | None = 1.0,
+                is_failure: bool = False) -> object:
+        """Record a finished trial (clears its pending entry); :class:`InputError` if invalid."""
+        ...
+
+    def mark_pending(self, suggestion: Mapping[str, Any]) -> None:
+        """Record a suggestion as in flight."""
+        ...
 
 
 def _as_float(value: Any, what: str) -> float:
@@ -149,4 +171,4 @@ class SweepOptimizer:
         return self.space.nest(self.space.from_unit(unit)), info
 
 
-__all__ = ["Observation", "SearchExhaustedError", "SweepOptimizer"]
+__all__ = ["Observation", "Optimizer", "SearchExhaustedError", "SweepOptimizer"]

@@ -4,12 +4,12 @@ The numbers behind each figure are pure functions (:func:`best_so_far`, :func:`p
 :func:`parameter_importance`) so they can be tested and reused without matplotlib; the drawing
 functions import matplotlib (Agg) lazily so ``import runlab.sweep`` stays light.
 
-Importance is the correlation ratio (eta squared) of the score over quantile bins of each
-parameter in the normalised space: the share of score variance that the parameter's bin
-explains on its own, adjusted for the number of bins (like adjusted R squared) so that a
-parameter that does not matter scores near 0 rather than near ``(bins - 1) / (n - 1)``. The bin means are the partial-dependence curve drawn next to it. It is a
-one-parameter-at-a-time screen, not a fANOVA; with few trials it is noisy, and says so by
-needing at least ``2 * bins`` successful trials.
+Importance is the first-order share of score variance of a GP fitted to all successful trials
+(see :func:`parameter_importance`); the main effect it is computed from is the
+partial-dependence curve drawn next to it. It needs at least ten successful trials. An earlier
+form (bias-adjusted eta squared over five quantile bins per parameter) clipped to exactly 0
+for every parameter of a ten-trial sweep: two trials per bin leave the adjustment five degrees
+of freedom, so real effects of PPO-sized noise vanished.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from runlab.errors import InputError
+from runlab.sweep._pareto import pareto_front
 from runlab.sweep._store import Trial
 
 
@@ -39,68 +40,75 @@ def best_so_far(scores: Sequence[float], goal: str) -> np.ndarray:
     return np.where(np.isinf(out), np.nan, out)
 
 
-def pareto_front(cost: Sequence[float], score: Sequence[float], goal: str) -> np.ndarray:
-    """Indices of the non-dominated points (no other point is cheaper-or-equal and better), by cost."""
-    c = np.asarray(cost, dtype=float)
-    s = np.asarray(score, dtype=float) * (1.0 if goal == "maximize" else -1.0)
-    order = np.lexsort((-s, c))  # by cost, then best score first
-    front, best = [], -np.inf
-    for i in order:
-        if s[i] > best:
-            front.append(i)
-            best = s[i]
-    return np.asarray(front, dtype=int)
-
-
 @dataclass(frozen=True, kw_only=True)
 class Importance:
     """One parameter's screen: importance in [0, 1] and its partial dependence."""
 
     path: str
     importance: float
-    """Share of score variance explained by the parameter's bins (bias-adjusted eta squared)."""
+    """Share of score variance explained by the parameter's main effect (first-order Sobol index
+    of the fitted GP), in [0, 1]."""
     bin_centres: np.ndarray
-    """Mean parameter value (user units) in each occupied bin, shape ``(k,)``."""
+    """Parameter values (user units; choice indices for categoricals) of the partial-dependence
+    curve, shape ``(g,)``."""
     bin_means: np.ndarray
-    """Mean score in each occupied bin, shape ``(k,)``."""
+    """Main effect (mean predicted score) at each of ``bin_centres``, shape ``(g,)``."""
 
 
-def parameter_importance(trials: Sequence[Trial], config: Any, *, bins: int = 5) -> list[Importance]:
-    """Importance of each numeric parameter over the successful trials, most important first."""
+def parameter_importance(trials: Sequence[Trial], config: Any, *, grid: int = 25) -> list[Importance]:
+    """Importance of each parameter over the successful trials, most important first.
+
+    A GP (the sweep's own model) is fit to every successful trial in the normalised box; a
+    parameter's main effect is the GP mean averaged over the other parameters' observed values,
+    as a function of that parameter alone (partial dependence, ``grid`` points, or one per
+    choice). Its importance is the variance of that main effect over the parameter's observed
+    values, as a share of the score variance: a first-order Sobol index of the fitted surface.
+    Pooling every trial through one smooth model is what keeps the screen informative at the
+    ten or so trials of a short sweep, where one-parameter-at-a-time bins hold two trials each.
+    """
+    from runlab.sweep._gp import fit_gp
     from runlab.sweep._space import NumericParam, load_sweep_config
 
     cfg = load_sweep_config(config)
     ok = _successes(trials)
-    if len(ok) < 2 * bins:
+    if len(ok) < _MIN_TRIALS:
         raise InputError(
-            f"parameter importance needs at least {2 * bins} successful trials, got {len(ok)}",
-            hint="run more trials, or lower bins",
+            f"parameter importance needs at least {_MIN_TRIALS} successful trials, got {len(ok)}",
+            hint="run more trials",
         )
+    space = cfg.parameters
     score = np.array([t.score for t in ok], dtype=float)
+    unit = np.array([[float(p.normalize(p.check_value(space.flatten(t.suggestion)[p.path])))
+                      for p in space.params] for t in ok])  # (n, d) in [-1, 1]
+    gp = fit_gp((unit + 1.0) / 2.0, score)
     total = float(np.var(score))
     out = []
-    for param in cfg.parameters.params:
-        flat = [cfg.parameters.flatten(t.suggestion)[param.path] for t in ok]
-        unit = np.asarray(param.normalize(flat), dtype=float)
-        edges = np.unique(np.quantile(unit, np.linspace(0, 1, bins + 1)))
-        which = np.clip(np.searchsorted(edges, unit, side="right") - 1, 0, max(len(edges) - 2, 0))
-        groups = [np.flatnonzero(which == k) for k in np.unique(which)]
-        means = np.array([score[g].mean() for g in groups])
-        between = sum(len(g) * (m - score.mean()) ** 2 for g, m in zip(groups, means, strict=True)) / len(score)
-        numeric = isinstance(param, NumericParam)
-        centres = np.array([np.mean([float(flat[i]) for i in g]) if numeric else float(k)
-                            for g, k in zip(groups, np.unique(which), strict=True)])
-        out.append(Importance(path=param.path, importance=_adjusted(between / total if total > 0 else 0.0,
-                                                                    len(score), len(groups)),
-                              bin_centres=centres, bin_means=means))
+    for j, param in enumerate(space.params):
+        if isinstance(param, NumericParam):
+            values = np.unique(param.unnormalize(np.linspace(-1.0, 1.0, grid)))
+            points = np.asarray(param.normalize(values), dtype=float)
+        else:
+            values = np.arange(len(param.values), dtype=float)
+            points = np.asarray(param.normalize(list(param.values)), dtype=float)
+        effect = _main_effect(gp, unit, j, points)  # (g,)
+        at_trials = np.interp(unit[:, j], points, effect) if len(points) > 1 else np.full(len(ok), effect[0])
+        share = float(np.var(at_trials)) / total if total > 0 else 0.0
+        out.append(Importance(path=param.path, importance=min(1.0, share), bin_centres=values,
+                              bin_means=effect))
     return sorted(out, key=lambda imp: -imp.importance)
 
 
-def _adjusted(eta2: float, n: int, k: int) -> float:
-    """Bias-corrected eta squared in [0, 1]: ``1 - (1 - eta2) (n - 1) / (n - k)``."""
-    if k < 2 or n <= k:
-        return float(eta2)
-    return float(min(1.0, max(0.0, 1.0 - (1.0 - eta2) * (n - 1) / (n - k))))
+_MIN_TRIALS = 10
+
+
+def _main_effect(gp: Any, unit: np.ndarray, j: int, points: np.ndarray) -> np.ndarray:
+    """GP mean with column ``j`` set to each of ``points`` (normalised units), averaged over the
+    observed rows: unit (n, d), points (g,) -> (g,)."""
+    n = len(unit)
+    rows = np.repeat(unit[None, :, :], len(points), axis=0)  # (g, n, d)
+    rows[:, :, j] = points[:, None]
+    mean = gp.predict_mean(((rows + 1.0) / 2.0).reshape(-1, unit.shape[1]))
+    return np.asarray(mean, dtype=float).reshape(len(points), n).mean(axis=1)
 
 
 # -- drawing ----------------------------------------------------------------------------------
@@ -157,7 +165,7 @@ def plot_importance(importances: Sequence[Importance], *, title: str = "") -> An
     fig, axes = plt.subplots(1, n + 1, figsize=(3.2 * (n + 1), 3.4), squeeze=False)
     bar = axes[0, 0]
     bar.barh([i.path for i in importances][::-1], [i.importance for i in importances][::-1])
-    bar.set(xlabel="importance (eta^2)", xlim=(0, 1), title=title or "parameter importance")
+    bar.set(xlabel="importance (share of score variance)", xlim=(0, 1), title=title or "parameter importance")
     for ax, imp in zip(axes[0, 1:], importances, strict=True):
         ax.plot(imp.bin_centres, imp.bin_means, marker="o")
         ax.set(xlabel=imp.path, ylabel="mean score")
@@ -188,7 +196,6 @@ __all__ = [
     "Importance",
     "best_so_far",
     "parameter_importance",
-    "pareto_front",
     "plot_importance",
     "plot_objective",
     "plot_pareto",

@@ -34,6 +34,7 @@ import numpy as np
 
 from runlab.sweep._acquire import Acquisition, CostModel
 from runlab.sweep._optimizer import Observation, SweepOptimizer
+from runlab.sweep._pareto import pareto_front
 from runlab.sweep._space import NumericParam, SweepConfig, load_sweep_config
 
 _MAX_LOCAL_CANDIDATES = 4096
@@ -49,20 +50,6 @@ _FINE_SCALES = (0.25, 0.05)
 _REFINE_WIDTHS = (0.1, 0.02)  # absolute half-widths in the [-1, 1] box
 _REFINE_TOP = 8
 _REFINE_SAMPLES = 256
-
-
-def pareto_front(costs: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    """Indices of the points no other point beats on both lower cost and higher score.
-
-    costs, scores (n,) -> indices sorted by cost. Ties in cost keep the best score only.
-    """
-    order = np.lexsort((-scores, costs))
-    front, best = [], -np.inf
-    for i in order:
-        if scores[i] > best:
-            front.append(i)
-            best = scores[i]
-    return np.array(front, dtype=int)
 
 
 def _warp_scores(y: np.ndarray) -> np.ndarray:
@@ -113,7 +100,13 @@ class Protein(SweepOptimizer):
     """
 
     def __init__(self, sweep_config: Mapping[str, Any] | str | Path | SweepConfig, *,
-                 seed: int | np.random.Generator | None = None) -> None:
+                 seed: int | np.random.Generator | None = None, design_seed: int | None = None,
+                 design_offset: int = 0) -> None:
+        """``design_seed`` and ``design_offset`` matter to callers that build a new Protein for
+        every suggestion (the Optuna sampler): the random phase then walks one Sobol design (the
+        one ``seed=design_seed`` would draw) from point ``design_offset`` on, instead of each
+        instance restarting a design of its own. By default the design is drawn from ``seed``'s
+        generator, from point 0."""
         super().__init__(sweep_config, seed=seed)
         self.settings = self.config.protein
         self._suggestion_idx = 0
@@ -121,7 +114,8 @@ class Protein(SweepOptimizer):
         self._theta_cost: np.ndarray | None = None
         self._theta_feasible: np.ndarray | None = None
         self._design: np.ndarray | None = None  # space-filling points of the random phase
-        self._design_idx = 0
+        self._design_seed = design_seed
+        self._design_idx = max(int(design_offset), 0)
 
     def suggest(self) -> tuple[dict[str, Any], dict[str, Any]]:
         """Next parameters (nested dict of plain Python numbers) and an info dict with the phase
@@ -152,8 +146,9 @@ class Protein(SweepOptimizer):
         if self._design is None:
             from scipy.stats import qmc
 
-            n = 1 << max(self.settings.num_random_samples - 1, 1).bit_length()
-            self._design = qmc.Sobol(self.space.dim, scramble=True, seed=self._rng).random(n)
+            n = 1 << max(self.settings.num_random_samples - 1, self._design_idx, 1).bit_length()
+            source = self._rng if self._design_seed is None else np.random.default_rng(self._design_seed)
+            self._design = qmc.Sobol(self.space.dim, scramble=True, seed=source).random(n)
         if self._design_idx < len(self._design):
             u = self._design[self._design_idx]
             self._design_idx += 1
@@ -359,4 +354,4 @@ def make_optimizer(sweep_config: Mapping[str, Any] | str | Path | SweepConfig, *
     return kinds[config.method](config, seed=seed)
 
 
-__all__ = ["Protein", "make_optimizer", "pareto_front"]
+__all__ = ["Protein", "make_optimizer"]

@@ -22,17 +22,14 @@ from typing import Any
 import numpy as np
 
 from runlab.errors import InputError, RunlabError
-from runlab.sweep._dispatch import (
-    EVAL_RESULTS_FILE,
-    Dispatcher,
-    TrialOutcome,
-    TrialSpec,
-    hydra_overrides,
-    make_dispatcher,
-)
+from runlab.sweep._dispatch import BACKENDS, Dispatcher, make_dispatcher
 from runlab.sweep._files import atomic_write_yaml
-from runlab.sweep._optimizer import SearchExhaustedError
+from runlab.sweep._objective import DEFAULT_SOURCES, ObjectiveSource
+from runlab.sweep._optimizer import Optimizer, SearchExhaustedError, SweepOptimizer
+from runlab.sweep._overrides import hydra_overrides
+from runlab.sweep._protein import make_optimizer
 from runlab.sweep._store import SweepInfo, SweepStore, Trial, check_sweep_name, new_worker_id
+from runlab.sweep._trial import EVAL_RESULTS_FILE, TrialOutcome, TrialSpec, failed_outcome
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +82,8 @@ class RunnerOptions:
     parallel: int = 1
     """Trials running at once."""
     backend: str = "local"
-    """``local`` (subprocesses here) or ``ray`` (Ray tasks)."""
+    """``local`` (subprocesses here) or ``ray`` (Ray tasks): the dispatcher :func:`run_sweep` builds
+    (a :class:`SweepRunner` is handed its dispatcher instead)."""
     ray_address: str | None = None
     """Ray cluster address for ``backend='ray'`` (``None``: start a local Ray)."""
     retries: int = 0
@@ -104,8 +102,9 @@ class RunnerOptions:
     """Working directory of trainers (``None``: the controller's, for the Ray backend too)."""
     env: dict[str, str] = field(default_factory=dict)
     """Extra environment variables for trainers."""
-    summary_reader: Callable[[Path], dict[str, Any] | None] | None = None
-    """Reads a trainer's W&B summary from its trial folder (see :class:`TrialSpec`)."""
+    objective_sources: tuple[ObjectiveSource, ...] = DEFAULT_SOURCES
+    """Where a trainer's objective is read from, in order: ``results.json``, the last JSON line on
+    stdout, the W&B run summary (online or offline) under the trial folder."""
 
     def __post_init__(self) -> None:
         if self.max_trials is not None and self.max_trials < 1:
@@ -116,7 +115,7 @@ class RunnerOptions:
             raise InputError(f"--retries must be >= 0, got {self.retries}")
         if self.max_consecutive_failures < 1:
             raise InputError(f"max_consecutive_failures must be >= 1, got {self.max_consecutive_failures}")
-        if self.backend not in ("local", "ray"):
+        if self.backend not in BACKENDS:
             raise InputError(f"--backend must be 'local' or 'ray', got {self.backend!r}")
         if self.heartbeat_s <= 0 or self.stale_after_s <= self.heartbeat_s:
             raise InputError(
@@ -154,17 +153,15 @@ class TooManyFailuresError(RunlabError):
         self.report = report
 
 
-def rebuild_optimizer(config: Mapping[str, Any], trials: Sequence[Trial], *, seed: int | None) -> Any:
+def rebuild_optimizer(config: Mapping[str, Any], trials: Sequence[Trial], *, seed: int | None) -> SweepOptimizer:
     """An optimiser that has observed every finished trial and holds active ones as pending."""
-    from runlab.sweep._protein import make_optimizer
-
     opt = make_optimizer(dict(config), seed=seed)
     for trial in trials:
         _feed(opt, trial)
     return opt
 
 
-def _feed(opt: Any, trial: Trial) -> None:
+def _feed(opt: Optimizer, trial: Trial) -> None:
     """Tell the optimiser about one stored trial (observe clears its pending entry).
 
     A trial the optimiser rejects (e.g. outside the bounds after the config was edited, or an
@@ -195,44 +192,52 @@ def _derive_seed(seed: int | None, num_allocated: int) -> int | None:
 
 
 class SweepRunner:
-    """One controller of one sweep. ``run()`` blocks until the sweep is done or stopped."""
+    """One controller of one sweep. ``run()`` blocks until the sweep is done or stopped.
+
+    The three parts are handed in: the ``store`` (the sweep's state), a fresh ``optimizer`` of the
+    sweep's config (``run`` teaches it every stored trial first) and the ``dispatcher`` that runs
+    the trials (``run`` closes it when done, or aborts it when interrupted). :func:`run_sweep`
+    builds the usual ones from a home folder and :class:`RunnerOptions`.
+    """
 
     def __init__(
-        self, store: SweepStore, name: str, command: Sequence[str], *, root: Path,
-        options: RunnerOptions | None = None, on_event: EventHandler | None = None,
+        self, store: SweepStore, optimizer: Optimizer, dispatcher: Dispatcher, *, name: str,
+        command: Sequence[str], root: Path, options: RunnerOptions | None = None,
+        on_event: EventHandler | None = None,
     ) -> None:
-        if not command:
-            raise InputError("the training command is empty", hint="runlab sweep run NAME -- python train.py")
+        _check_command(command)
         self.store = store
+        self.optimizer = optimizer
+        self.dispatcher = dispatcher
         self.name = name
         self.command = list(command)
         self.root = Path(root).absolute()  # trial folders must mean the same thing to a Ray worker
         self.options = options or RunnerOptions()
         # Trainers run in the controller's working directory, on Ray workers too (whose own differs).
         self.cwd = str(Path(self.options.cwd or os.getcwd()).absolute())
-        self.on_event = on_event or (lambda _e, _t, _m: None)
+        self.on_event: EventHandler = on_event or (lambda _e, _t, _m: None)
         self.worker = new_worker_id()
         self.info = store.get_sweep(name)
         self.metric = str(self.info.config.get("metric", "score"))
         self.report = SweepReport(sweep=name)
         self._seen: dict[str, str] = {}  # run id -> state the optimiser knows it in
         self._running: dict[cf.Future[TrialOutcome], tuple[Trial, TrialSpec]] = {}
+        self._held: set[str] = set()  # run ids this controller holds (allocated or claimed, unfinished)
         self._consecutive = 0
         self._exhausted = False
 
     # -- set-up ---------------------------------------------------------------------------
-    def _start(self) -> Any:
+    def _start(self) -> None:
         stale = self.store.mark_stale(self.name, timeout_s=self.options.stale_after_s)
         if stale:
             log.info("sweep %s: %d stale trial(s) will be resumed: %s", self.name, len(stale), stale)
         trials = self.store.trials(self.name)
-        seed = _derive_seed(self.options.seed, len(trials))
-        opt = rebuild_optimizer(self.info.config, trials, seed=seed)
+        for trial in trials:
+            _feed(self.optimizer, trial)
         self._seen = {t.run_id: t.state for t in trials}
         self.store.set_command(self.name, self.command)
-        return opt
 
-    def _sync(self, opt: Any) -> list[Trial]:
+    def _sync(self) -> list[Trial]:
         """Teach the optimiser what other controllers did since the last look; return all trials."""
         trials = self.store.trials(self.name)
         mine = {t.run_id for t, _ in self._running.values()}
@@ -241,45 +246,43 @@ class SweepRunner:
             if trial.run_id in mine or before == trial.state:
                 continue
             if trial.is_finished and before not in ("success", "failure"):
-                _feed(opt, trial)
+                _feed(self.optimizer, trial)
             elif not trial.is_finished and before is None:
-                opt.mark_pending(trial.suggestion)
+                self.optimizer.mark_pending(trial.suggestion)
             self._seen[trial.run_id] = trial.state
         return trials
 
     # -- the loop -------------------------------------------------------------------------
     def run(self) -> SweepReport:
         """Run trials until ``max_trials`` are in the sweep, or failures stop it."""
-        opt = self._start()
-        dispatcher = make_dispatcher(self.options.backend, parallel=self.options.parallel,
-                                     ray_address=self.options.ray_address)
         stopping = False
         try:
+            self._start()
             while True:
-                trials = self._sync(opt)
+                trials = self._sync()
                 if not stopping:
-                    self._fill_slots(opt, dispatcher, trials)
+                    self._fill_slots(trials)
                 if not self._running:
                     break
                 done, _ = cf.wait(list(self._running), timeout=self.options.heartbeat_s,
                                   return_when=cf.FIRST_COMPLETED)
                 self.store.heartbeat([t.run_id for t, _ in self._running.values()], self.worker)
                 for future in done:
-                    self._handle(opt, dispatcher, future)
+                    self._handle(future)
                 if self._consecutive >= self.options.max_consecutive_failures and not stopping:
                     stopping = True
                     self.report.stopped_reason = f"{self._consecutive} consecutive failures"
                     self.on_event("stopped", None, self.report.stopped_reason)
         except BaseException:
-            self._abandon(dispatcher)
+            self._abandon()
             raise
-        dispatcher.close()
+        self.dispatcher.close()
         if stopping:
             raise TooManyFailuresError(self.report, self.options.max_consecutive_failures)
         self.report.stopped_reason = self.report.stopped_reason or "done"
         return self.report
 
-    def _fill_slots(self, opt: Any, dispatcher: Dispatcher, trials: list[Trial]) -> None:
+    def _fill_slots(self, trials: list[Trial]) -> None:
         free = self.options.parallel - len(self._running)
         stale = [t for t in trials if t.state == "stale"]
         total = len(trials)
@@ -288,12 +291,13 @@ class SweepRunner:
                 trial = stale.pop(0)
                 if not self.store.claim_trial(trial.run_id, self.worker):
                     continue
+                self._held.add(trial.run_id)
                 trial = self.store.trial(trial.run_id)
                 self.report.resumed.append(trial.run_id)
                 event = "resumed"
             elif not self._exhausted and (self.options.max_trials is None or total < self.options.max_trials):
                 try:
-                    suggestion, _info = opt.suggest()
+                    suggestion, _info = self.optimizer.suggest()
                 except SearchExhaustedError:
                     self._exhausted = True
                     self.report.stopped_reason = "search space exhausted"
@@ -303,15 +307,16 @@ class SweepRunner:
                                                           limit=self.options.max_trials, worker=self.worker)
                 if allocated is None:
                     return
+                self._held.add(allocated.run_id)
                 trial = allocated
-                opt.mark_pending(trial.suggestion)
+                self.optimizer.mark_pending(trial.suggestion)
                 total += 1
                 event = "started"
             else:
                 return
             self._seen[trial.run_id] = "running"
             spec = self._spec(trial)
-            self._running[dispatcher.submit(spec)] = (trial, spec)
+            self._running[self.dispatcher.submit(spec)] = (trial, spec)
             self.on_event(event, trial, " ".join(spec.overrides))
             free -= 1
 
@@ -321,10 +326,10 @@ class SweepRunner:
             overrides=hydra_overrides(trial.suggestion), suggestion=trial.suggestion,
             trial_dir=str(self.root / "runs" / trial.run_id), metric=self.metric,
             timeout_s=self.options.trial_timeout_s, env=dict(self.options.env), cwd=self.cwd,
-            summary_reader=self.options.summary_reader,
+            objective_sources=self.options.objective_sources,
         )
 
-    def _handle(self, opt: Any, dispatcher: Dispatcher, future: cf.Future[TrialOutcome]) -> None:
+    def _handle(self, future: cf.Future[TrialOutcome]) -> None:
         trial, spec = self._running.pop(future)
         outcome = _outcome_of(future, spec)
         atomic_write_yaml(Path(spec.trial_dir) / EVAL_RESULTS_FILE, outcome.to_yaml_dict())
@@ -332,39 +337,38 @@ class SweepRunner:
         if not outcome.ok and attempts <= self.options.retries:
             self.store.restart_trial(trial.run_id, self.worker, error=outcome.error or "")
             self.on_event("retry", trial, outcome.error or "")
-            self._running[dispatcher.submit(spec)] = (trial, spec)
+            self._running[self.dispatcher.submit(spec)] = (trial, spec)
             return
+        done, message = self._record(trial, outcome)
+        self._held.discard(trial.run_id)
+        self._seen[trial.run_id] = done.state
+        _feed(self.optimizer, done)
+        self.on_event(done.state, done, message)
+
+    def _record(self, trial: Trial, outcome: TrialOutcome) -> tuple[Trial, str]:
+        """Store the final outcome of a trial; returns the stored trial and the event message."""
         results = {**outcome.results, "_wall_s": outcome.wall_s, "_source": outcome.source,
                    "_worker_pid": outcome.worker_pid}
         if outcome.ray_task:
             results["_ray_task"] = outcome.ray_task
-        if outcome.ok:
-            done = self.store.finish_trial(trial.run_id, score=outcome.score, cost=outcome.cost,  # type: ignore[arg-type]
-                                           results=results)
+        if outcome.ok and outcome.score is not None:
+            done = self.store.finish_trial(trial.run_id, score=outcome.score, cost=outcome.cost, results=results)
             self._consecutive = 0
             self.report.successes.append(trial.run_id)
-            message = f"score={outcome.score:.6g} cost={outcome.cost:.4g}"
-        else:
-            done = self.store.fail_trial(trial.run_id, error=outcome.error or "unknown error",
-                                         cost=outcome.cost, results=results)
-            self._consecutive += 1
-            self.report.failures.append(trial.run_id)
-            self.report.errors[trial.run_id] = outcome.error or "unknown error"
-            self.report.log_tails[trial.run_id] = outcome.log_tail
-            message = outcome.error or ""
-        self._seen[trial.run_id] = done.state
-        _feed(opt, done)
-        self.on_event(done.state, done, message)
+            return done, f"score={outcome.score:.6g} cost={outcome.cost:.4g}"
+        error = outcome.error or "unknown error"
+        done = self.store.fail_trial(trial.run_id, error=error, cost=outcome.cost, results=results)
+        self._consecutive += 1
+        self.report.failures.append(trial.run_id)
+        self.report.errors[trial.run_id] = error
+        self.report.log_tails[trial.run_id] = outcome.log_tail
+        return done, outcome.error or ""
 
-    def _abandon(self, dispatcher: Dispatcher) -> None:
-        """Interrupted: running trials become stale (resumable) and their trainers are stopped."""
-        ids = [t.run_id for t, _ in self._running.values()]
+    def _abandon(self) -> None:
+        """Interrupted: held trials become stale (resumable) and their trainers are stopped."""
+        ids = sorted(self._held)
         self._running.clear()
-        abort = getattr(dispatcher, "abort", None)
-        if abort is not None:
-            abort()
-        else:
-            dispatcher.close()
+        self.dispatcher.abort()
         try:
             if ids:
                 self.store.release_trials(ids, self.worker)
@@ -372,26 +376,45 @@ class SweepRunner:
             log.warning("sweep %s: could not release trials %s: %s", self.name, ids, exc)
 
 
+def _check_command(command: Sequence[str]) -> None:
+    if not command:
+        raise InputError("the training command is empty", hint="runlab sweep run NAME -- python train.py")
+
+
 def _outcome_of(future: cf.Future[TrialOutcome], spec: TrialSpec) -> TrialOutcome:
     try:
         return future.result()
     except Exception as exc:  # a dispatcher failure (e.g. a Ray worker died) is the trial's failure
-        return TrialOutcome(run_id=spec.run_id, ok=False, score=None, cost=0.0, wall_s=0.0, exit_code=None,
-                            source=None, results={}, error=f"trial {spec.run_id}: worker failed: {exc}")
+        return failed_outcome(spec, f"trial {spec.run_id}: worker failed: {exc}")
 
 
 def run_sweep(
     home: Path, name: str, command: Sequence[str], *, options: RunnerOptions | None = None,
     store_url: str | None = None, on_event: EventHandler | None = None,
 ) -> SweepReport:
-    """Open the sweep's store and run a controller (the library form of ``runlab sweep run``)."""
+    """Open the sweep's store and run a controller (the library form of ``runlab sweep run``).
+
+    The optimiser is the one the sweep config's ``method`` names, seeded from ``options.seed``
+    mixed with the number of trials so far (so a resumed sweep draws anew); the dispatcher is
+    the one ``options.backend`` names.
+    """
+    _check_command(command)
+    opts = options or RunnerOptions()
     with open_store(home, name, store_url) as store:
-        runner = SweepRunner(store, name, command, root=sweep_dir(home, name), options=options,
-                             on_event=on_event)
+        info = store.get_sweep(name)
+        optimizer = make_optimizer(info.config, seed=_derive_seed(opts.seed, info.num_allocated))
+        dispatcher = make_dispatcher(opts.backend, parallel=opts.parallel, ray_address=opts.ray_address)
+        try:
+            runner = SweepRunner(store, optimizer, dispatcher, name=name, command=command,
+                                 root=sweep_dir(home, name), options=opts, on_event=on_event)
+        except BaseException:
+            dispatcher.close()
+            raise
         return runner.run()
 
 
 __all__ = [
+    "EventHandler",
     "RunnerOptions",
     "SweepReport",
     "SweepRunner",

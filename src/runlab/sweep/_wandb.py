@@ -25,8 +25,8 @@ from typing import Any
 import yaml
 
 from runlab.errors import InputError
-from runlab.sweep._dispatch import RESULTS_FILE
 from runlab.sweep._files import atomic_write_text
+from runlab.sweep._objective import RESULTS_FILE
 from runlab.sweep._store import SweepStore, Trial
 
 SUMMARY_SCORE = "sweep/score"

@@ -1,22 +1,26 @@
 """The warehouse: a DuckDB catalog of runs, labels and artifacts, with history as Parquet files.
 
-Open it with :meth:`Warehouse.open`; every source writes :class:`~runlab.sources.RunRecord`
-objects with :meth:`Warehouse.upsert_run`; frames and analyses read through its query methods.
+Open it with :meth:`Warehouse.open`; store what a source yields with :meth:`Warehouse.ingest`
+(``wh.ingest(source.records(known=wh.sync_state))``), or one :class:`~runlab.sources.RunRecord`
+with :meth:`Warehouse.upsert_run`; frames and analyses read through its query methods. The
+warehouse never calls a source: sources hand it records.
 """
 
-from runlab.warehouse._ingest import IngestSummary, ingest_offline
+from runlab.sources import SyncState
+from runlab.warehouse._ingest import IngestReport
 from runlab.warehouse._schema import SCHEMA_VERSION
-from runlab.warehouse._types import SyncState, UpsertResult, UpsertStatus
+from runlab.warehouse._transfer import read_export_manifest
+from runlab.warehouse._types import UpsertResult, UpsertStatus
 from runlab.warehouse._warehouse import LABEL_ORIGINS, Warehouse, default_home
 
 __all__ = [
     "LABEL_ORIGINS",
     "SCHEMA_VERSION",
-    "IngestSummary",
+    "IngestReport",
     "SyncState",
     "UpsertResult",
     "UpsertStatus",
     "Warehouse",
     "default_home",
-    "ingest_offline",
+    "read_export_manifest",
 ]

@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from runlab.errors import InputError
-from runlab.sources._record import HISTORY_SCHEMA, X_AXES
+from runlab.sources import HISTORY_SCHEMA, X_AXES
 from runlab.warehouse._layout import fsync_dir, tmp_path_for
 
 ROW_GROUP_SIZE = 256 * 1024

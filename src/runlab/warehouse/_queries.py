@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from runlab.errors import InputError, NotFoundError
+from runlab.sources import SyncState
 from runlab.warehouse._codec import loads, one
-from runlab.warehouse._types import SyncState
 
 if TYPE_CHECKING:
     import duckdb
@@ -31,13 +31,43 @@ def _id_filter(run_ids: Sequence[str] | None, col: str = "run_id") -> tuple[str,
 
 
 def sync_state(con: duckdb.DuckDBPyConnection, run_id: str) -> SyncState | None:
-    row = one(con, "SELECT fingerprint, state, updated_at, max_step, history_rows FROM runs WHERE run_id = ?",
-              [run_id])
+    """The stored state a source compares a run against (three point queries on the catalog)."""
+    row = one(con, 'SELECT fingerprint, state, updated_at, max_step, history_rows, name, "group", tags, source_stamp '
+              "FROM runs WHERE run_id = ?", [run_id])
     if row is None:
         return None
     updated = row[2].replace(tzinfo=UTC) if row[2] is not None else None
+    metrics = frozenset(m for (m,) in con.execute("SELECT metric FROM metrics WHERE run_id = ?", [run_id]).fetchall())
+    arts = con.execute("SELECT name, version, digest, error FROM artifacts WHERE run_id = ?", [run_id]).fetchall()
+    artifacts = frozenset((n or "", v or "", d or "") for n, v, d, _ in arts)
+    failed = frozenset((n or "", v or "", d or "") for n, v, d, e in arts if e)
     return SyncState(run_id=run_id, fingerprint=row[0], state=row[1], updated_at=updated,
-                     max_step=None if row[3] is None else int(row[3]), history_rows=int(row[4] or 0))
+                     max_step=None if row[3] is None else int(row[3]), history_rows=int(row[4] or 0),
+                     name=row[5] or "", group=row[6] or "", tags=tuple(row[7] or ()), metrics=metrics,
+                     artifacts=artifacts, failed_artifacts=failed, source_stamp=row[8] or "")
+
+
+def all_sync_states(con: duckdb.DuckDBPyConnection) -> dict[str, SyncState]:
+    """:func:`sync_state` of every stored run, in three queries (a source asks for each run in turn)."""
+    metrics: dict[str, set[str]] = {}
+    for rid, m in con.execute("SELECT run_id, metric FROM metrics").fetchall():
+        metrics.setdefault(rid, set()).add(m)
+    arts: dict[str, list[tuple[str, str, str, str]]] = {}
+    for rid, n, v, d, e in con.execute("SELECT run_id, name, version, digest, error FROM artifacts").fetchall():
+        arts.setdefault(rid, []).append((n or "", v or "", d or "", e or ""))
+    out: dict[str, SyncState] = {}
+    for row in con.execute('SELECT run_id, fingerprint, state, updated_at, max_step, history_rows, name, "group", '
+                           "tags, source_stamp FROM runs").fetchall():
+        rid = row[0]
+        a = arts.get(rid, [])
+        out[rid] = SyncState(
+            run_id=rid, fingerprint=row[1], state=row[2],
+            updated_at=row[3].replace(tzinfo=UTC) if row[3] is not None else None,
+            max_step=None if row[4] is None else int(row[4]), history_rows=int(row[5] or 0), name=row[6] or "",
+            group=row[7] or "", tags=tuple(row[8] or ()), metrics=frozenset(metrics.get(rid, ())),
+            artifacts=frozenset(x[:3] for x in a), failed_artifacts=frozenset(x[:3] for x in a if x[3]),
+            source_stamp=row[9] or "")
+    return out
 
 
 def runs_frame(con: duckdb.DuckDBPyConnection, run_ids: Sequence[str] | None, *, extra: bool = False) -> pd.DataFrame:
@@ -166,7 +196,9 @@ def labels_frame(con: duckdb.DuckDBPyConnection, run_ids: Sequence[str] | None, 
 def artifacts_frame(con: duckdb.DuckDBPyConnection, home: Path, run_ids: Sequence[str] | None) -> pd.DataFrame:
     where, params = _id_filter(run_ids)
     df = con.execute(
-        f"SELECT run_id, name, type, version, digest, metadata, path FROM artifacts{where} ORDER BY run_id, name",
+        "SELECT run_id, name, type, version, digest, metadata, path, "
+        "CASE WHEN coalesce(error, '') <> '' THEN 'failed' WHEN path <> '' THEN 'stored' ELSE 'listed' END "
+        f"AS status, coalesce(error, '') AS error FROM artifacts{where} ORDER BY run_id, name",
         params,
     ).df()
     df["metadata"] = [loads(v) or {} for v in df["metadata"]]

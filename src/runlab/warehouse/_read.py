@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from runlab.errors import InputError
-from runlab.sources._record import X_AXES
+from runlab.sources import X_AXES
 from runlab.warehouse._codec import sql_ident, sql_str
 
 EMPTY_HISTORY = (

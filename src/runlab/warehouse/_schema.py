@@ -15,7 +15,13 @@ from runlab.errors import WarehouseError
 if TYPE_CHECKING:
     import duckdb
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+
+#: What each version added, applied in order to an older catalog (or to a reader's snapshot of one).
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    2: ("ALTER TABLE runs ADD COLUMN source_stamp VARCHAR DEFAULT ''",
+        "ALTER TABLE artifacts ADD COLUMN error VARCHAR DEFAULT ''"),
+}
 
 DDL = """
 CREATE TABLE IF NOT EXISTS meta (key VARCHAR, value VARCHAR);
@@ -24,7 +30,8 @@ CREATE TABLE IF NOT EXISTS runs (
     "group" VARCHAR, job_type VARCHAR, tags VARCHAR[], state VARCHAR,
     created_at TIMESTAMP, updated_at TIMESTAMP, config VARCHAR, summary VARCHAR,
     sweep_id VARCHAR, notes VARCHAR, origin_path VARCHAR, problems VARCHAR[],
-    fingerprint VARCHAR, meta_hash VARCHAR, max_step BIGINT, history_rows BIGINT, ingested_at TIMESTAMP
+    fingerprint VARCHAR, meta_hash VARCHAR, max_step BIGINT, history_rows BIGINT, ingested_at TIMESTAMP,
+    source_stamp VARCHAR DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS history_parts (
     run_id VARCHAR NOT NULL, seq INTEGER, path VARCHAR, n_rows BIGINT,
@@ -39,15 +46,24 @@ CREATE TABLE IF NOT EXISTS labels (
 );
 CREATE TABLE IF NOT EXISTS artifacts (
     run_id VARCHAR NOT NULL, name VARCHAR, type VARCHAR, version VARCHAR, digest VARCHAR,
-    metadata VARCHAR, path VARCHAR
+    metadata VARCHAR, path VARCHAR, error VARCHAR DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS run_tables (run_id VARCHAR NOT NULL, key VARCHAR, data VARCHAR);
 """
 
 
-def init_or_check(con: duckdb.DuckDBPyConnection, path: Path, *, read_only: bool) -> None:
-    """Create the schema in an empty catalog, or check the version of an existing one."""
-    tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+def init_or_check(con: duckdb.DuckDBPyConnection, path: Path, *, read_only: bool) -> bool:
+    """Create the schema in an empty catalog, or check (and bring up to date) an existing one.
+
+    A writer migrates an older catalog in place and records the DuckDB version that wrote it in
+    ``meta`` (``duckdb_version``; ``duckdb_version_created`` for the first one); a reader
+    (``read_only``) migrates only its in-memory snapshot. Returns True when it changed anything.
+    """
+    import duckdb
+
+    tables = {r[0] for r in con.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_catalog = current_database() "
+        "AND table_schema = 'main'").fetchall()}
     if "meta" not in tables:
         if tables:
             raise WarehouseError(
@@ -58,12 +74,39 @@ def init_or_check(con: duckdb.DuckDBPyConnection, path: Path, *, read_only: bool
             raise WarehouseError(f"catalog {path} is empty and was opened read-only")
         con.execute("BEGIN")
         con.execute(DDL)
-        con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+        con.execute("INSERT INTO meta VALUES ('schema_version', ?), ('duckdb_version', ?), "
+                    "('duckdb_version_created', ?)", [str(SCHEMA_VERSION), duckdb.__version__, duckdb.__version__])
         con.execute("COMMIT")
-        return
-    rows = con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchall()
-    row = rows[0] if rows else None
-    version_text = row[0] if row else None
+        return True
+    version = stored_version(con, path)
+    changed = False
+    if version < SCHEMA_VERSION:
+        con.execute("BEGIN")
+        for v in range(version + 1, SCHEMA_VERSION + 1):
+            for sql in MIGRATIONS.get(v, ()):
+                con.execute(sql)
+        _set_meta(con, "schema_version", str(SCHEMA_VERSION))
+        con.execute("COMMIT")
+        changed = True
+    if not read_only and meta_value(con, "duckdb_version") != duckdb.__version__:
+        _set_meta(con, "duckdb_version", duckdb.__version__)
+        changed = True
+    return changed
+
+
+def meta_value(con: duckdb.DuckDBPyConnection, key: str) -> str | None:
+    rows = con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchall()
+    return rows[0][0] if rows else None
+
+
+def _set_meta(con: duckdb.DuckDBPyConnection, key: str, value: str) -> None:
+    con.execute("DELETE FROM meta WHERE key = ?", [key])
+    con.execute("INSERT INTO meta VALUES (?, ?)", [key, value])
+
+
+def stored_version(con: duckdb.DuckDBPyConnection, path: Path) -> int:
+    """The catalog's schema version; an error for one that is unreadable or newer than this runlab's."""
+    version_text = meta_value(con, "schema_version")
     try:
         version = int(version_text) if version_text is not None else None
     except ValueError:
@@ -84,3 +127,4 @@ def init_or_check(con: duckdb.DuckDBPyConnection, path: Path, *, read_only: bool
             f"catalog {path} has unknown schema version {version}",
             hint="move it aside and re-ingest your runs",
         )
+    return version

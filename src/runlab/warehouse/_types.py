@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Literal
 
 UpsertStatus = Literal["added", "updated", "unchanged", "appended"]
@@ -24,16 +23,3 @@ class UpsertResult:
     """Rows written by this call (0 when unchanged)."""
     note: str = ""
     """Why nothing changed, when that is not obvious (e.g. the stored copy is newer)."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class SyncState:
-    """What a collector needs to decide whether a run must be fetched again, and from which step."""
-
-    run_id: str
-    fingerprint: str
-    state: str
-    updated_at: datetime | None
-    max_step: int | None
-    """Largest stored ``_step`` (``None`` when the run has no history)."""
-    history_rows: int

@@ -1,25 +1,31 @@
 """The warehouse: a DuckDB catalog plus per-run Parquet history under one folder.
 
-``Warehouse.open()`` is the one way in. A writable warehouse holds DuckDB's file lock, so one
-process writes at a time; a second writer gets a :class:`WarehouseError` saying who holds it.
+``Warehouse.open()`` is the one way in. No Warehouse holds the catalog file between calls
+(:mod:`._catalog`): readers work on a snapshot renewed after every commit, writers take the
+file for one run's commit at a time and queue behind each other on a lock file, so a notebook
+can read while an ingest runs and an ingest can write while a notebook is open.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 from runlab.errors import InputError, NotFoundError, WarehouseError
-from runlab.sources._record import RunRecord
-from runlab.warehouse import _queries
+from runlab.sources import RunRecord, SourceItem, SyncState
+from runlab.warehouse import _ingest, _queries
+from runlab.warehouse._catalog import Catalog
+from runlab.warehouse._ingest import IngestReport
 from runlab.warehouse._layout import ARTIFACT_DIR, CATALOG, garbage, remove_quietly
 from runlab.warehouse._read import history_sql
 from runlab.warehouse._resolve import match_metrics, resolve_one, resolve_refs
-from runlab.warehouse._schema import init_or_check
-from runlab.warehouse._types import SyncState, UpsertResult
+from runlab.warehouse._schema import SCHEMA_VERSION, init_or_check
+from runlab.warehouse._types import UpsertResult
 from runlab.warehouse._write import RunWriter
 
 if TYPE_CHECKING:
@@ -39,37 +45,28 @@ def default_home(home: Path | str | None = None) -> Path:
     return Path(env).expanduser() if env else Path("~/.runlab").expanduser()
 
 
-def _connect(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
-    import duckdb
-
-    try:
-        return duckdb.connect(str(path), read_only=read_only)
-    except duckdb.IOException as exc:
-        text = str(exc)
-        if "lock" in text.lower():
-            raise WarehouseError(
-                f"the warehouse {path.parent} is in use by another process: {text}",
-                hint="wait for the other runlab command to finish, or use a different --home",
-            ) from exc
-        raise WarehouseError(f"cannot open catalog {path}: {text}",
-                             hint="check the folder's permissions and free disk space") from exc
-    except duckdb.Error as exc:
-        raise WarehouseError(f"cannot open catalog {path}: {exc}",
-                             hint="the file may not be a DuckDB database; use another --home") from exc
+log = logging.getLogger("runlab.warehouse")
 
 
 class Warehouse:
     """Runs, history, labels and artifacts of one runlab home folder."""
 
-    def __init__(self, home: Path, con: duckdb.DuckDBPyConnection, *, read_only: bool) -> None:
+    def __init__(self, home: Path, catalog: Catalog, *, read_only: bool) -> None:
         self._home = home
-        self._con: duckdb.DuckDBPyConnection | None = con
+        self._catalog: Catalog | None = catalog
         self.read_only = read_only
 
     # -- lifecycle ----------------------------------------------------------------------------
     @classmethod
-    def open(cls, home: Path | str | None = None, *, read_only: bool = False) -> Warehouse:
-        """Open (creating if needed) the warehouse at ``home`` (default ``$RUNLAB_HOME`` or ``~/.runlab``)."""
+    def open(cls, home: Path | str | None = None, *, read_only: bool = False, wait: float = 60.0,
+             on_wait: Callable[[str], None] | None = None) -> Warehouse:
+        """Open (creating if needed) the warehouse at ``home`` (default ``$RUNLAB_HOME`` or ``~/.runlab``).
+
+        Opening holds nothing: readers and writers in other processes go on working (see
+        :mod:`runlab.warehouse._catalog`). ``wait`` bounds how long one access waits while another
+        process briefly holds the catalog file; ``on_wait(message)`` is told when a write has to
+        queue behind another process's write (default: a logged warning).
+        """
         root = default_home(home)
         try:
             root.mkdir(parents=True, exist_ok=True)
@@ -79,17 +76,21 @@ class Warehouse:
         if root.exists() and not root.is_dir():
             raise WarehouseError(f"warehouse home {root} is a file, not a folder", hint="use another --home")
         path = root / CATALOG
-        if read_only and not path.exists():
-            cls.open(root).close()
-        con = _connect(path, read_only)
+        catalog = Catalog(root, path, wait=wait, on_wait=on_wait or log.warning)
         try:
-            init_or_check(con, path, read_only=read_only)
+            if not read_only or not path.exists():
+                with catalog.writer():
+                    with catalog.attached(write=True) as con:
+                        changed = init_or_check(con, path, read_only=False)
+                    if changed:
+                        catalog.committed(_commit_info())
+            wh = cls(root, catalog, read_only=read_only)
+            wh.refresh()
+            if not read_only:
+                wh.collect_garbage()
         except BaseException:
-            con.close()
+            catalog.close()
             raise
-        wh = cls(root, con, read_only=read_only)
-        if not read_only:
-            wh.collect_garbage()
         return wh
 
     @property
@@ -99,16 +100,40 @@ class Warehouse:
 
     @property
     def con(self) -> duckdb.DuckDBPyConnection:
-        """The DuckDB connection to the catalog (``home/catalog.duckdb``)."""
-        if self._con is None:
+        """The query connection: an in-memory DuckDB holding the last committed catalog tables.
+
+        It is renewed when another process (or this one) commits, and never holds the catalog
+        file, so a long-lived reader blocks no writer. History SQL runs here over Parquet.
+        """
+        cat = self._open_catalog()
+        if cat.stale():
+            self.refresh()
+        return cat.con
+
+    def refresh(self) -> None:
+        """Renew the snapshot of the catalog now (reads do this on their own after a commit)."""
+        cat = self._open_catalog()
+        cat.snapshot(after_copy=lambda con: init_or_check(con, cat.path, read_only=True))
+
+    @property
+    def on_wait(self) -> Callable[[str], None] | None:
+        """Called with a message when a write queues behind another process's write."""
+        return self._open_catalog().on_wait
+
+    @on_wait.setter
+    def on_wait(self, callback: Callable[[str], None] | None) -> None:
+        self._open_catalog().on_wait = callback or log.warning
+
+    def _open_catalog(self) -> Catalog:
+        if self._catalog is None:
             raise WarehouseError(f"warehouse {self._home} is closed", hint="open it again with Warehouse.open()")
-        return self._con
+        return self._catalog
 
     def close(self) -> None:
-        """Release the catalog (and its lock)."""
-        if self._con is not None:
-            self._con.close()
-            self._con = None
+        """Release the query connection (the catalog file is never held between calls)."""
+        if self._catalog is not None:
+            self._catalog.close()
+            self._catalog = None
 
     def __enter__(self) -> Warehouse:
         return self
@@ -120,12 +145,37 @@ class Warehouse:
     def __repr__(self) -> str:
         return f"Warehouse({str(self._home)!r}, read_only={self.read_only})"
 
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The writer lock and the catalog attached read-write for one change; the commit is announced."""
+        self._writable()
+        cat = self._open_catalog()
+        with cat.writer():
+            with cat.attached(write=True) as con:
+                yield con
+            cat.committed(_commit_info())
+
     def _writable(self) -> None:
         if self.read_only:
             raise WarehouseError(f"warehouse {self._home} was opened read-only",
                                  hint="open it with Warehouse.open(home) to write")
 
     # -- writing ------------------------------------------------------------------------------
+    def ingest(self, records: Iterable[SourceItem], *, force: bool = False,
+               on_progress: Callable[[int, int], None] | None = None) -> IngestReport:
+        """Store what a source yields, one record at a time; returns what happened to each run.
+
+        ``records`` is a source's batch (``WandBOfflineReader(paths).records()``,
+        ``WandBCollector(selection).records(known=wh.sync_state)``) or any iterable of
+        :class:`~runlab.sources.RunRecord`, :class:`~runlab.sources.RunUnchanged` and
+        :class:`~runlab.sources.RunFailure` items. Each record is stored (see :meth:`upsert_run`;
+        ``force`` rewrites unchanged ones) before the next is asked for; a run that cannot be stored
+        becomes a failure in the report and the next one is stored. ``on_progress(done, total)``
+        is called after each item (``total``: ``len(records)``, or 0 when it has no length).
+        """
+        self._writable()
+        return _ingest.ingest(self, records, force=force, on_progress=on_progress)
+
     def upsert_run(self, record: RunRecord, *, force: bool = False) -> UpsertResult:
         """Store a run atomically. Same content -> ``unchanged``; an older copy never replaces a newer one.
 
@@ -139,7 +189,11 @@ class Warehouse:
         if not record.run_id:
             raise InputError("run_id must be a non-empty string, got ''",
                              hint="sources must qualify ids, e.g. 'wandb:entity/project/abc123'")
-        return RunWriter(self.con, self._home, record, force).run()
+        cat = self._open_catalog()
+        with cat.writer():
+            if cat.stale():
+                self.refresh()  # under the lock: the snapshot is the catalog the commit builds on
+            return RunWriter(cat, self._home, record, force, _commit_info).run()
 
     def delete_run(self, ref: str) -> str:
         """Remove a run, its history, labels and artifacts; returns its run id."""
@@ -147,14 +201,15 @@ class Warehouse:
         run_id = self.resolve_run(ref)
         files = [self._home / p for (p,) in self.con.execute(
             "SELECT path FROM history_parts WHERE run_id = ?", [run_id]).fetchall()]
-        self.con.execute("BEGIN TRANSACTION")
-        try:
-            for table in ("runs", "history_parts", "metrics", "labels", "artifacts", "run_tables"):
-                self.con.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
-            self.con.execute("COMMIT")
-        except BaseException:
-            self.con.execute("ROLLBACK")
-            raise
+        with self._writing() as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                for table in ("runs", "history_parts", "metrics", "labels", "artifacts", "run_tables"):
+                    con.execute(f"DELETE FROM {table} WHERE run_id = ?", [run_id])
+                con.execute("COMMIT")
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
         remove_quietly(files)
         self.collect_garbage()
         return run_id
@@ -162,14 +217,33 @@ class Warehouse:
     def collect_garbage(self) -> int:
         """Delete files no catalog row references (left by killed writes); returns how many."""
         self._writable()
-        refs = {p for (p,) in self.con.execute("SELECT path FROM history_parts").fetchall()}
-        for (p,) in self.con.execute("SELECT path FROM artifacts WHERE path <> ''").fetchall():
-            parts = Path(p).parts
-            if len(parts) >= 3 and parts[0] == ARTIFACT_DIR:
-                refs.add(Path(*parts[:3]).as_posix())
-        junk = garbage(self._home, refs)
-        remove_quietly(junk)
+        cat = self._open_catalog()
+        with cat.writer():  # no other writer is between writing its files and committing them
+            with cat.attached(write=False) as con:
+                refs = {p for (p,) in con.execute("SELECT path FROM history_parts").fetchall()}
+                art_paths = con.execute("SELECT path FROM artifacts WHERE path <> ''").fetchall()
+            for (p,) in art_paths:
+                parts = Path(p).parts
+                if len(parts) >= 3 and parts[0] == ARTIFACT_DIR:
+                    refs.add(Path(*parts[:3]).as_posix())
+            junk = garbage(self._home, refs)
+            remove_quietly(junk)
         return len(junk)
+
+    def export_to(self, dest: Path | str, *, on_progress: Callable[[int, int], None] | None = None
+                  ) -> dict[str, Any]:
+        """Write the whole warehouse to a new folder as Parquet (catalog tables, history, artifacts),
+        readable by any DuckDB version; returns the manifest. See :meth:`import_from`."""
+        from runlab.warehouse._transfer import export_warehouse
+
+        return export_warehouse(self, dest, on_progress=on_progress)
+
+    def import_from(self, src: Path | str) -> dict[str, int]:
+        """Fill this empty warehouse from a folder :meth:`export_to` wrote; returns rows per table."""
+        from runlab.warehouse._transfer import import_warehouse
+
+        self._writable()
+        return import_warehouse(self, src)
 
     def set_labels(self, labels: Mapping[str, Mapping[str, Any]], origin: str = "manual", *,
                    replace_keys: Sequence[str] = ()) -> int:
@@ -179,19 +253,24 @@ class Warehouse:
         the same transaction, so re-applying a rule leaves no stale labels. Returns the number of
         labels written. See :data:`LABEL_ORIGINS` for precedence.
         """
-        self._writable()
-        return _queries.set_labels(self.con, labels, origin, replace_keys=replace_keys)
+        with self._writing() as con:
+            return _queries.set_labels(con, labels, origin, replace_keys=replace_keys)
 
     def delete_labels(self, *, run_ids: Sequence[str] | None = None, key: str | None = None,
                       origin: str | None = None) -> int:
         """Remove labels matching all given filters; returns how many were removed."""
-        self._writable()
-        return _queries.delete_labels(self.con, run_ids=run_ids, key=key, origin=origin)
+        with self._writing() as con:
+            return _queries.delete_labels(con, run_ids=run_ids, key=key, origin=origin)
 
     # -- reading ------------------------------------------------------------------------------
     def sync_state(self, run_id: str) -> SyncState | None:
-        """Fingerprint, state, timestamps and extent of a stored run; ``None`` when absent."""
-        return _queries.sync_state(self.con, run_id)
+        """What is stored of a run (fingerprint, state, extent, identity, metric names, artifact
+        versions); ``None`` when absent. This is the ``known`` lookup sources are given."""
+        con = self.con  # renews the snapshot after a commit, which drops the cached states
+        cat = self._open_catalog()
+        if cat.cache.get("sync") is None:
+            cat.cache["sync"] = _queries.all_sync_states(con)
+        return cat.cache["sync"].get(run_id)
 
     def run_index(self) -> list[tuple[str, str]]:
         """``(run_id, name)`` of every run, in catalog order."""
@@ -287,3 +366,10 @@ class Warehouse:
                 hint="pass full run ids (see `runlab runs list`), or resolve names with resolve_runs()",
             )
         return ids
+
+
+def _commit_info() -> dict[str, Any]:
+    """Written next to the catalog with each commit: which DuckDB and schema version wrote it."""
+    import duckdb
+
+    return {"duckdb": duckdb.__version__, "schema": SCHEMA_VERSION}

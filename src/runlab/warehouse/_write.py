@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,7 +19,9 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from runlab.sources._record import ArtifactRecord, RunRecord
+from runlab.errors import RunlabError
+from runlab.sources import ArtifactRecord, RunRecord
+from runlab.warehouse._catalog import Catalog
 from runlab.warehouse._codec import digest, dumps, one, sql_str, utc_naive
 from runlab.warehouse._layout import (
     ARTIFACT_DIR,
@@ -35,6 +37,9 @@ from runlab.warehouse._types import UpsertResult
 
 if TYPE_CHECKING:
     import duckdb
+
+#: The catalog tables that hold rows of one run (what one upsert may change).
+RUN_TABLES = ("runs", "history_parts", "metrics", "artifacts", "run_tables")
 
 #: Appending more parts than this rewrites the run's history into one part.
 MAX_PARTS = 16
@@ -52,6 +57,9 @@ class Stored:
     parts: list[tuple[int, str]]
     """(seq, relative path) of each history part."""
     artifact_dirs: list[str]
+    source_stamp: str = ""
+    artifact_state: frozenset[tuple[str, str, str, str]] = frozenset()
+    """``(name, version, digest, error)`` of each stored artifact."""
 
 
 def rollback(con: duckdb.DuckDBPyConnection) -> None:
@@ -65,16 +73,18 @@ def rollback(con: duckdb.DuckDBPyConnection) -> None:
 
 def stored(con: duckdb.DuckDBPyConnection, run_id: str) -> Stored | None:
     """The stored state of ``run_id``, or ``None`` when it is not in the catalog."""
-    row = one(con, "SELECT fingerprint, meta_hash, updated_at, max_step, history_rows FROM runs WHERE run_id = ?",
-              [run_id])
+    row = one(con, "SELECT fingerprint, meta_hash, updated_at, max_step, history_rows, source_stamp FROM runs "
+              "WHERE run_id = ?", [run_id])
     if row is None:
         return None
     parts = con.execute(
         "SELECT seq, path FROM history_parts WHERE run_id = ? ORDER BY seq", [run_id]
     ).fetchall()
     arts = con.execute("SELECT path FROM artifacts WHERE run_id = ? AND path <> ''", [run_id]).fetchall()
+    state = frozenset((n or "", v or "", d or "", e or "") for n, v, d, e in con.execute(
+        "SELECT name, version, digest, error FROM artifacts WHERE run_id = ?", [run_id]).fetchall())
     return Stored(row[0], row[1], row[2], row[3], int(row[4] or 0), [(int(s), p) for s, p in parts],
-                  [a[0] for a in arts])
+                  [a[0] for a in arts], row[5] or "", state)
 
 
 def meta_hash(record: RunRecord) -> str:
@@ -84,7 +94,7 @@ def meta_hash(record: RunRecord) -> str:
         for k in ("source", "entity", "project", "name", "group", "job_type", "tags", "notes", "state",
                   "config", "summary", "sweep_id", "tables", "created_at", "updated_at")
     }
-    arts = [(a.name, a.type, a.version, a.digest, a.metadata) for a in record.artifacts]
+    arts = [(a.name, a.type, a.version, a.digest, a.metadata, a.error) for a in record.artifacts]
     return digest(dumps(fields), dumps(arts))
 
 
@@ -137,7 +147,7 @@ def copy_artifacts(home: Path, run_id: str, artifacts: list[ArtifactRecord]) -> 
 
 def _last_x_values(con: duckdb.DuckDBPyConnection, files: list[Path]) -> dict[str, float]:
     """Each x-axis metric's last value in earlier parts (carried into an appended part)."""
-    from runlab.sources._record import X_AXES
+    from runlab.sources import X_AXES
 
     if not files:
         return {}
@@ -153,8 +163,11 @@ def _last_x_values(con: duckdb.DuckDBPyConnection, files: list[Path]) -> dict[st
 class RunWriter:
     """One upsert: plans the change, writes files, commits the catalog, cleans up."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, home: Path, record: RunRecord, force: bool) -> None:
-        self.con, self.home, self.record, self.force = con, home, record, force
+    def __init__(self, catalog: Catalog, home: Path, record: RunRecord, force: bool,
+                 commit_info: Callable[[], dict[str, Any]]) -> None:
+        self.catalog, self.home, self.record, self.force = catalog, home, record, force
+        self.con = catalog.con  # the snapshot (fresh: the caller holds the writer lock) and query engine
+        self.commit_info = commit_info
         self.new_files: list[Path] = []
 
     def run(self) -> UpsertResult:
@@ -165,6 +178,7 @@ class RunWriter:
         prev = stored(self.con, rec.run_id)
         if prev is not None and not self.force:
             if prev.fingerprint == fp and prev.meta_hash == mh and not rec.history_is_partial:
+                self._restamp(prev)
                 return UpsertResult(run_id=rec.run_id, status="unchanged", fingerprint=fp,
                                     history_rows=prev.history_rows)
             new_ts, old_ts = utc_naive(rec.updated_at), prev.updated_at
@@ -211,7 +225,16 @@ class RunWriter:
         appended = history.num_rows
         old_files = [self.home / p for _, p in prev.parts]
         compact = history.num_rows > 0 and len(prev.parts) + 1 > MAX_PARTS
+        # Artifacts that failed to download before and came now (or failed differently) are
+        # replaced; the stored ones are kept when the record brings the same state.
+        state = frozenset((a.name, a.version, a.digest, a.error) for a in rec.artifacts)
+        swap_artifacts = bool(rec.artifacts) and state != prev.artifact_state
         with self._discarding_on_failure(fp):
+            art_paths: list[str] = []
+            if swap_artifacts:
+                art_paths, art_dir = copy_artifacts(self.home, rec.run_id, rec.artifacts)
+                if art_dir is not None:
+                    self.new_files.append(art_dir)
             if compact:
                 merged = self._read_parts(old_files)
                 history = pa.concat_tables([merged, history])
@@ -238,22 +261,39 @@ class RunWriter:
                 self._insert_parts(part_rows)
                 self._insert_metrics(stats)
                 self._insert_tables()
+                if swap_artifacts:
+                    self.con.execute("DELETE FROM artifacts WHERE run_id = ?", [rec.run_id])
+                    self._insert_artifacts(art_paths)
         if compact:
             remove_quietly(old_files)
-        return UpsertResult(run_id=rec.run_id, status="appended", fingerprint=fp,
+        if swap_artifacts:
+            remove_quietly({(self.home / a).parent for a in prev.artifact_dirs})
+        # New metadata without new steps (a heartbeat, a state change) replaces; it appends nothing.
+        return UpsertResult(run_id=rec.run_id, status="appended" if appended else "updated", fingerprint=fp,
                             history_rows=total, new_rows=appended)
 
     # -- helpers ------------------------------------------------------------------------------
+    def _restamp(self, prev: Stored) -> None:
+        """Same content from touched files: store the new source stamp, so the next pass skips them."""
+        stamp = self.record.source_stamp
+        if stamp and stamp != prev.source_stamp:
+            with self._transaction():
+                self.con.execute("UPDATE runs SET source_stamp = ? WHERE run_id = ?", [stamp, self.record.run_id])
+
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[None]:
-        """One catalog transaction: committed when the block ends, rolled back if it raises."""
-        self.con.execute("BEGIN TRANSACTION")
-        try:
-            yield
-            self.con.execute("COMMIT")
-        except BaseException:
-            rollback(self.con)
-            raise
+        """One catalog transaction, the only time the catalog file is held: committed when the block
+        ends, rolled back if it raises; readers in other processes are told of the commit."""
+        with self.catalog.attached(write=True) as con:
+            con.execute("BEGIN TRANSACTION")
+            try:
+                yield
+                con.execute("COMMIT")
+            except BaseException:
+                rollback(con)
+                raise
+            self.catalog.sync_run(self.record.run_id, RUN_TABLES)
+        self.catalog.committed(self.commit_info(), snapshot_current=True)
 
     @contextlib.contextmanager
     def _discarding_on_failure(self, fp: str) -> Iterator[None]:
@@ -274,8 +314,10 @@ class RunWriter:
         import duckdb
 
         try:
+            self.catalog.invalidate()
+            self.catalog.snapshot()
             now = stored(self.con, self.record.run_id)
-        except duckdb.Error:
+        except (duckdb.Error, RunlabError):
             return
         if now is None or now.fingerprint != fp:
             remove_quietly(self.new_files)
@@ -315,11 +357,11 @@ class RunWriter:
     def _insert_run(self, fp: str, mh: str, max_step: int | None, rows: int) -> None:
         r = self.record
         self.con.execute(
-            "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [r.run_id, r.source, r.entity, r.project, r.name, r.group, r.job_type, list(r.tags), r.state,
              utc_naive(r.created_at), utc_naive(r.updated_at), dumps(r.config), dumps(r.summary),
              r.sweep_id, r.notes, r.origin_path, list(r.problems), fp, mh, max_step, rows,
-             datetime.now(UTC).replace(tzinfo=None)],
+             datetime.now(UTC).replace(tzinfo=None), r.source_stamp],
         )
 
     def _insert_parts(self, rows: list[Any]) -> None:
@@ -343,11 +385,11 @@ class RunWriter:
 
     def _insert_artifacts(self, paths: list[str]) -> None:
         rows = [
-            (self.record.run_id, a.name, a.type, a.version, a.digest, dumps(a.metadata), p)
+            (self.record.run_id, a.name, a.type, a.version, a.digest, dumps(a.metadata), p, a.error)
             for a, p in zip(self.record.artifacts, paths, strict=True)
         ]
         if rows:
-            self.con.executemany("INSERT INTO artifacts VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+            self.con.executemany("INSERT INTO artifacts VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
     def _insert_tables(self) -> None:
         rows = [(self.record.run_id, str(k), dumps(v)) for k, v in self.record.tables.items()]
