@@ -65,6 +65,10 @@ bench: install
 	$(BIN)/python benchmarks/bench_samples.py
 	$(BIN)/python benchmarks/bench_sweep_store.py 300
 	$(BIN)/python benchmarks/bench_sweep.py --quick
+	$(BIN)/python benchmarks/bench_sweep.py --harness optuna --quick
+	$(BIN)/python benchmarks/bench_rewards.py
+	$(BIN)/python benchmarks/bench_envconfig.py
+	$(BIN)/python benchmarks/bench_curves.py --out /tmp/runlab-bench-curves
 
 clean:
 	rm -rf $(VENV) $(LATEST) $(TOOLS) demo-output .pytest_cache

@@ -81,8 +81,11 @@ def bench_analyze(samples: int, streams: int, repeat: int) -> None:
 
 
 def syllabus_loop(ep: pd.DataFrame, names: list[str], kw: dict) -> np.ndarray:
-    from syllabus.curricula import OnlineLearningProgress
+    errors = np.geterr()
+    from syllabus.curricula import OnlineLearningProgress  # sets np.seterr(all="raise") on import
     from syllabus.task_space import DiscreteTaskSpace
+
+    np.seterr(**errors)
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

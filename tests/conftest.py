@@ -35,6 +35,17 @@ def record(run_id: str, series: Series | None = None, **fields: Any) -> RunRecor
     return RunRecord(run_id=run_id, source=fields.pop("source", "test"), history=history_table(series or {}), **fields)
 
 
+@pytest.fixture(autouse=True)
+def _numpy_error_state() -> Iterator[None]:
+    """Every test starts and ends with numpy's default error handling: a library that changes it at
+    import (syllabus-rl sets ``np.seterr(all="raise")``) must not change other tests' arithmetic."""
+    import numpy as np
+
+    before = np.geterr()
+    yield
+    np.seterr(**before)
+
+
 @pytest.fixture
 def make_record() -> Callable[..., RunRecord]:
     """``make_record(run_id, {metric: [(step, value)]}, name=..., config=...)``."""

@@ -83,3 +83,22 @@ def test_runs_select_by_glob_over_names_from_the_warehouse_and_from_a_frame(proj
     f = score_matrix(frame, "overview/reward", group_by="trainer.algorithm", runs=["ppo_*", "w:e/p/sac1"])
     assert f.methods == ["ppo", "sac"] and f.scores["sac"].shape == (1, 1)
     np.testing.assert_array_equal(np.sort(f.scores["ppo"].ravel()), np.sort(m.scores["ppo"].ravel()))
+
+
+def test_a_regex_task_by_with_a_misspelt_task_group_says_so(project):
+    from runlab.reports import validate_config
+
+    with pytest.raises(InputError, match=r"no \(\?P<task>\.\.\.\) group \(its named groups: 'suite', 'tsk'\)"):
+        score_matrix(project, None, group_by="trainer.algorithm", task_by=r"eval_(?P<suite>[^/]+)/(?P<tsk>.+)")
+    with pytest.raises(InputError, match=r"task_by: .*no \(\?P<task>\.\.\.\) group"):
+        validate_config({"task_by": r"eval_(?P<suite>[^/]+)/(?P<tsk>.+)"})
+
+
+def test_a_typo_in_metrics_primary_is_an_error_even_with_a_regex_task_by(project):
+    from runlab.reports import analyse, validate_config
+
+    cfg = validate_config({"task_by": r"eval_(?P<suite>[^/]+)/(?P<task>.+)", "group_by": "trainer.algorithm",
+                           "metrics": {"primary": ["overview/rewrd"]}, "analysis": {"bootstrap_samples": 100}})
+    with pytest.raises(NotFoundError, match="overview/rewrd") as exc:
+        analyse(project, cfg)
+    assert "overview/reward" in (exc.value.hint or "")

@@ -48,7 +48,8 @@ def test_count_engine_equals_materialised_resamples(runs: int, tasks: int, seed:
     stat = AggregateStat(AGG)
     from_values = stat.from_values(values)
     from_counts = stat.from_counts(CountChunk(Sorted(x), _counts_from_indices(run_idx)))
-    np.testing.assert_allclose(from_counts, from_values, rtol=1e-9, atol=1e-5)
+    # The count engine accumulates with float32 weights: ~1e-7 relative per term (DESIGN_NOTES, Statistics).
+    np.testing.assert_allclose(from_counts, from_values, rtol=1e-6, atol=1e-5)
     # and per rep, the materialised path equals the plain point functions
     np.testing.assert_allclose(from_values[:3], np.stack([AGG(v) for v in values[:3]]), rtol=1e-12)
 

@@ -40,7 +40,7 @@ def test_every_sweep_command_has_help(cli) -> None:
     from runlab.cli.sweep import sweep_app
 
     names = [c.name for c in sweep_app.registered_commands]
-    assert set(names) == {"init", "run", "status", "plot", "best", "import", "export-optuna"}
+    assert set(names) == {"init", "run", "list", "status", "plot", "best", "import", "export-optuna"}
     for c in sweep_app.registered_commands:
         assert (c.callback.__doc__ or "").strip(), c.name
         result = cli(c.name, "--help")
@@ -85,7 +85,7 @@ def test_bad_config_names_the_parameter(cli, tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "trainer.gamma" in result.output and "Traceback" not in result.output
     missing = cli("status", "bad")
-    assert missing.exit_code == 1 and "no sweep named 'bad'" in missing.output
+    assert missing.exit_code == 1 and "sweep 'bad' does not exist" in missing.output
 
 
 def test_failing_trainer_stops_with_a_report_and_best_says_why(cli, tmp_path: Path) -> None:

@@ -9,8 +9,8 @@ its own, independently of the merge.
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import shutil
 import subprocess
 import sys

@@ -125,7 +125,7 @@ def test_a_second_writer_waits_for_the_first_with_a_message(tmp_path: Path, make
             assert result.status == "added"
             assert sorted(wh.runs()["run_id"]) == ["w:e/p/mine", "w:e/p/r1"]
         out, err = holder.communicate(timeout=60)
-        assert holder.returncode == 0, err
+        assert holder.returncode == 0 and "done" in out, err
         assert messages and "waiting for another runlab process" in messages[0]
         assert "pid" in messages[0] and str(home) in messages[0]
     finally:

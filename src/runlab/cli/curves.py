@@ -196,7 +196,9 @@ def predict_cmd(
         x_name = "agent_step" if predictor.x_axis_.endswith("agent_step") else predictor.x_axis_.replace("/", "_")
         frame = predictions_frame(pred, ids, x_name, interval)
         if out.suffix.lower() == ".csv":
-            frame.to_csv(out, index=False)
+            from runlab.csvsafe import write_csv
+
+            write_csv(frame, out)
         else:
             frame.to_parquet(out, index=False)
         for rid, flags in zip(ids, pred.flags, strict=True):

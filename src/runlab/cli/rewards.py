@@ -83,7 +83,7 @@ def pull_cmd(out: OutOpt, runs: RunsOpt = None, metric: MetricOpt = "env_task_re
         _print_problems(streams)
         with _bar("pull") as advance:
             meta = pull_streams(streams, out, on_progress=advance)
-    console.print(Text(f"wrote {len(streams)} stream(s), {len(streams.data)} samples; metadata: {meta}"))
+    console.print(Text(f"wrote {len(streams)} stream(s), {len(streams.data)} samples; metadata: {meta}"), soft_wrap=True)
 
 
 @rewards_app.command("analyze")
@@ -104,7 +104,7 @@ def analyze_cmd(
             files = write_analysis(streams, result, out, on_progress=advance)
     for line in result.recommendations:
         console.print(Text("- " + line), soft_wrap=True)
-    console.print(Text(f"report: {files.html}"))
+    console.print(Text(f"report: {files.html}"), soft_wrap=True)  # a path stays whole, copyable
 
 
 def _scorers(presets: list[str] | None, settings: list[str] | None) -> list[Any]:
@@ -166,7 +166,7 @@ def replay_cmd(out: OutOpt,
         console.print(Text(f"{r.scorer!r}: gini {s['gini_mean']:.3f}, entropy {s['entropy_mean']:.3f}, "
                            f"tracking lag {s['tracking_lag']:.1f} updates, prob noise {s['prob_noise']:.4f}"),
                       soft_wrap=True)
-    console.print(Text(f"wrote {files.tables['replay']} and {files.figures['replay']}"))
+    console.print(Text(f"wrote {files.tables['replay']} and {files.figures['replay']}"), soft_wrap=True)
 
 
 @rewards_app.command("sweep")
@@ -193,7 +193,9 @@ def sweep_cmd(out: OutOpt,
             result = sweep_scorer(episodes, preset, fixed=fixed, objective=objective, noise_budget=noise_budget,
                                   trials=trials, seed=sweep_seed, on_progress=advance)
         out.mkdir(parents=True, exist_ok=True)
-        result.trials.to_csv(out / "trials.csv", index=False)
+        from runlab.csvsafe import write_csv
+
+        write_csv(result.trials, out / "trials.csv")
         best = None if result.best is None else {"preset": preset, "settings": result.best.overrides(),
                                                  "objective": result.best_score}
         (out / "best.json").write_text(json.dumps(best, indent=2, default=str) + "\n")
@@ -203,7 +205,7 @@ def sweep_cmd(out: OutOpt,
         console.print("no trial produced a finite objective (no task rises in this stream?)")
     else:
         console.print(Text(f"best {objective} = {result.best_score:.4g} with {result.best!r}"), soft_wrap=True)
-    console.print(Text(f"wrote {out / 'trials.csv'} and {out / 'best.json'}"))
+    console.print(Text(f"wrote {out / 'trials.csv'} and {out / 'best.json'}"), soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from runlab.csvsafe import write_csv
+
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
@@ -74,7 +76,7 @@ def _save(fig: Figure, path: Path) -> bytes:
 
 def _tables(out: Path, tables: dict[str, pd.DataFrame], files: ReportFiles) -> None:
     for name, df in tables.items():
-        df.to_csv(out / f"{name}.csv", index=False)
+        write_csv(df, out / f"{name}.csv")
         df.to_parquet(out / f"{name}.parquet", index=False)
         files.tables[name] = out / f"{name}.csv"
 
@@ -161,7 +163,7 @@ def write_replay(results: Sequence[ReplayResult], out_dir: str | Path, *, titles
     long.to_parquet(out / "replay.parquet", index=False)
     files.tables["replay"] = out / "replay.parquet"
     per_update = pd.concat([r.per_update.assign(replay=n) for r, n in zip(results, names, strict=True)], ignore_index=True)
-    per_update.to_csv(out / "per_update.csv", index=False)
+    write_csv(per_update, out / "per_update.csv")
     files.tables["per_update"] = out / "per_update.csv"
     summary = [{"replay": n, "preset": r.scorer.preset, "settings": _jsonable(r.scorer.settings), **r.summary}
                for r, n in zip(results, names, strict=True)]

@@ -142,10 +142,13 @@ class WandBOfflineReader:
                 f"no W&B offline run folders (offline-run-*, run-*) found under {shown}",
                 hint="point at a run folder or at the wandb/ folder that holds them",
             )
+        # A file named on the command line is read even when its name is not run-<id>.wandb, so a
+        # file that is not a W&B log is reported by its own name, not as its folder.
+        named = [p.parent.resolve() / p.name for p in existing if p.is_file()]
         segments: list[Segment] = []
         empty: list[Path] = []
         for run_dir in run_dirs:
-            logs = sorted(run_dir.glob("run-*.wandb"))
+            logs = sorted(set(run_dir.glob("run-*.wandb")) | {f for f in named if f.parent == run_dir})
             if not logs:
                 empty.append(run_dir)
             for log in logs:
@@ -182,10 +185,12 @@ class WandBOfflineReader:
             if isinstance(item, RunRecord):
                 records.append(item)
             else:
-                bad.append(f"{seg.log}: {item.error}")
+                bad.append(item.error if str(seg.log) in item.error else f"{seg.log}: {item.error}")
         if not records:
-            first = g.segments[0].run_dir
-            return RunFailure("", first.name, "; ".join(bad), origin=str(first))
+            first = g.segments[0]
+            if len(g.segments) == 1:
+                return RunFailure("", first.log.name, bad[0], origin=str(first.log))
+            return RunFailure("", first.run_dir.name, "; ".join(bad), origin=str(first.run_dir))
         record = merge(records)
         record.problems.extend(f"segment {b} could not be read and is left out" for b in bad)
         record.source_stamp = g.stamp

@@ -5,7 +5,8 @@ The parts are joined by narrow typed interfaces, as in Optuna: an :class:`Optimi
 (``suggest`` / ``observe`` / ``mark_pending``; ``Protein``, ``RandomSearch`` and ``GridSearch``
 share the :class:`SweepOptimizer` base, ``make_optimizer`` picks one from the config's ``method``),
 the :class:`SweepStore`, a :class:`Dispatcher` (``submit`` / ``abort`` / ``close``; local
-processes or Ray tasks) and the :class:`ObjectiveSource` chain a finished trial is read through.
+processes or Ray tasks), the :class:`ObjectiveSource` chain a finished trial is read through and
+an optional :class:`Pruner` that stops hopeless trials early from their progress lines.
 ``SweepRunner(store, optimizer, dispatcher, ...)`` drives them; :func:`run_sweep` builds the
 usual ones. ``runlab.sweep.optuna`` (imported on its own, it needs optuna) makes Protein an
 Optuna sampler; the shared test suites live in :mod:`runlab.testing.sweep`.
@@ -23,6 +24,7 @@ from runlab.sweep._best import (
     train_command,
     write_patch,
 )
+from runlab.sweep._catalog import SweepSummary, list_sweeps, open_existing_store, summarize
 from runlab.sweep._dispatch import Dispatcher, LocalDispatcher, RayDispatcher, make_dispatcher
 from runlab.sweep._grid import GridSearch
 from runlab.sweep._objective import (
@@ -34,7 +36,7 @@ from runlab.sweep._objective import (
     read_objective,
 )
 from runlab.sweep._optimizer import Observation, Optimizer, SearchExhaustedError, SweepOptimizer
-from runlab.sweep._overrides import format_override_value, hydra_overrides
+from runlab.sweep._overrides import format_float, format_override_value, hydra_overrides
 from runlab.sweep._pareto import pareto_front
 from runlab.sweep._plots import (
     Importance,
@@ -45,6 +47,7 @@ from runlab.sweep._plots import (
     save_sweep_plots,
 )
 from runlab.sweep._protein import Protein, make_optimizer
+from runlab.sweep._pruning import ProgressReader, PruneDecision, Pruner, PruningSpec
 from runlab.sweep._random import RandomSearch
 from runlab.sweep._runner import (
     EventHandler,
@@ -102,6 +105,10 @@ __all__ += [
     "Importance",
     "LocalDispatcher",
     "ObjectiveSource",
+    "ProgressReader",
+    "PruneDecision",
+    "Pruner",
+    "PruningSpec",
     "RankedTrial",
     "RayDispatcher",
     "ResultsFile",
@@ -111,6 +118,7 @@ __all__ += [
     "SweepReport",
     "SweepRunner",
     "SweepStore",
+    "SweepSummary",
     "TooManyFailuresError",
     "Trial",
     "TrialOutcome",
@@ -119,15 +127,18 @@ __all__ += [
     "WandbSummary",
     "best_trials",
     "execute_trial",
+    "format_float",
     "format_number",
     "format_override_value",
     "hydra_overrides",
     "import_from_warehouse",
     "import_observations",
     "init_sweep",
+    "list_sweeps",
     "make_dispatcher",
     "observation_summary",
     "observations_from_runs",
+    "open_existing_store",
     "open_store",
     "override_args",
     "parameter_importance",
@@ -144,6 +155,7 @@ __all__ += [
     "report_result",
     "run_sweep",
     "save_sweep_plots",
+    "summarize",
     "sweep_dir",
     "train_command",
     "write_patch",

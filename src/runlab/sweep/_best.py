@@ -2,8 +2,8 @@
 
 The ranking respects the sweep's ``goal`` (the lowest loss wins a ``minimize`` sweep) and only
 ever ranks successful trials with a finite score; negative scores are ordinary scores. Numbers
-are written for humans — floats below 0.01 in scientific notation (``7.31e-04``), others with
-six significant digits — and every rendering reads back (YAML, Hydra) as the same type.
+are written in the fewest digits that read back (YAML, Hydra) as the same value — floats below
+0.01 in scientific notation (``7.31e-04``) — so a pasted override reproduces the trial exactly.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import yaml
 from runlab.configpath import flatten
 from runlab.errors import InputError, NotFoundError
 from runlab.sweep._files import atomic_write_text
-from runlab.sweep._overrides import format_override_value
+from runlab.sweep._overrides import format_float, format_override_value
 from runlab.sweep._store import Trial
 
 PATCH_HEADER = "# @package _global_"
@@ -67,19 +67,15 @@ def best_trials(trials: Iterable[Trial], goal: str, *, top_n: int = 1, sweep: st
 
 
 def format_number(value: Any) -> str:
-    """A YAML/Hydra scalar for a parameter value: ``7.31e-04``, ``0.95``, ``64``, ``true``."""
+    """A YAML/Hydra scalar for a parameter value that reads back as the same value: ``7.31e-04``,
+    ``0.95``, ``64``, ``true``."""
     if isinstance(value, bool) or value is None or not isinstance(value, int | float):
         return _scalar(value)
     if isinstance(value, int):
         return str(value)
     if not math.isfinite(value):
         return ".nan" if math.isnan(value) else (".inf" if value > 0 else "-.inf")
-    if value != 0 and abs(value) < 0.01:
-        return f"{value:.2e}"
-    text = f"{value:.6g}"
-    if "e" in text:  # PyYAML reads 1e+06 (no dot) as a string
-        return f"{value:.5e}"
-    return text if "." in text else f"{text}.0"
+    return format_float(float(value))
 
 
 def _scalar(value: Any) -> str:

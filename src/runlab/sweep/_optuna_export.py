@@ -64,8 +64,11 @@ def _frozen(trial: Trial, config: SweepConfig, dists: dict[str, BaseDistribution
     if trial.error:
         attrs["runlab_error"] = trial.error[:2000]
     ok = trial.state == "success"
+    if trial.state == "pruned":
+        attrs["runlab_predicted_final"] = trial.results.get("_predicted_final")
+    state = TrialState.COMPLETE if ok else TrialState.PRUNED if trial.state == "pruned" else TrialState.FAIL
     return FrozenTrial(
-        number=-1, trial_id=-1, state=TrialState.COMPLETE if ok else TrialState.FAIL,
+        number=-1, trial_id=-1, state=state,
         value=float(trial.score) if ok and trial.score is not None else None,
         datetime_start=_when(trial.started_at or trial.created_at),
         datetime_complete=_when(trial.finished_at or trial.started_at or trial.created_at),
@@ -80,7 +83,7 @@ def export_to_optuna(store: SweepStore, sweep: str, storage: str | optuna.storag
 
     Parameters are named by their dotted paths, the objective is the value (the study's direction
     is the sweep's goal), the cost is the ``cost`` user attribute and the run id ``runlab_run_id``;
-    successes become ``COMPLETE`` trials and failures ``FAIL``. Exporting again adds only trials
+    successes become ``COMPLETE`` trials, pruned ones ``PRUNED`` and failures ``FAIL``. Exporting again adds only trials
     finished since: each run id is written once.
     """
     info = store.get_sweep(sweep)

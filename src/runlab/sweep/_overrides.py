@@ -18,6 +18,23 @@ from runlab.errors import InputError
 _YAML_WORDS = frozenset({"true", "false", "null", "none", "yes", "no", "on", "off", "nan", "inf"})
 
 
+def format_float(value: float) -> str:
+    """The shortest text that reads back (Hydra, YAML, ``float``) as exactly ``value``: scientific
+    below 0.01 (``7.3e-04``), plain otherwise (``0.95``, ``3.0``). The mantissa always has a dot,
+    since PyYAML reads ``1e-04`` as a string. Suggestions are rounded to their parameter's
+    precision when made, so this is short for them (``0.01``, not ``0.010000000000000002``)."""
+    if value == 0.0:
+        return "0.0" if math.copysign(1.0, value) > 0 else "-0.0"
+    text = repr(value)
+    if abs(value) >= 0.01 and "e" not in text:
+        return text
+    for digits in range(1, 18):
+        text = f"{value:.{digits}e}"
+        if float(text) == value:
+            return text
+    return f"{value:.17e}"
+
+
 def format_override_value(value: Any) -> str:
     """A value as Hydra's override grammar reads it back unchanged (floats keep full precision)."""
     if isinstance(value, bool):
@@ -29,8 +46,7 @@ def format_override_value(value: Any) -> str:
     if isinstance(value, float):
         if not math.isfinite(value):
             raise InputError(f"override value must be finite, got {value!r}")
-        text = repr(value)
-        return text if any(c in text for c in ".en") else f"{text}.0"
+        return format_float(value)
     text = str(value)
     if text and all(c.isalnum() or c in "_-./:" for c in text) and text.lower() not in _YAML_WORDS:
         return text
@@ -42,4 +58,4 @@ def hydra_overrides(suggestion: Mapping[str, Any]) -> list[str]:
     return [f"{k}={format_override_value(v)}" for k, v in flatten(dict(suggestion)).items()]
 
 
-__all__ = ["format_override_value", "hydra_overrides"]
+__all__ = ["format_float", "format_override_value", "hydra_overrides"]

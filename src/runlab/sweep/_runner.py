@@ -28,13 +28,14 @@ from runlab.sweep._objective import DEFAULT_SOURCES, ObjectiveSource
 from runlab.sweep._optimizer import Optimizer, SearchExhaustedError, SweepOptimizer
 from runlab.sweep._overrides import hydra_overrides
 from runlab.sweep._protein import make_optimizer
-from runlab.sweep._store import SweepInfo, SweepStore, Trial, check_sweep_name, new_worker_id
+from runlab.sweep._pruning import Pruner, PruningSpec
+from runlab.sweep._store import FINISHED_STATES, SweepInfo, SweepStore, Trial, check_sweep_name, new_worker_id
 from runlab.sweep._trial import EVAL_RESULTS_FILE, TrialOutcome, TrialSpec, failed_outcome
 
 log = logging.getLogger(__name__)
 
 #: Called with (event, trial, message); events: ``started``, ``resumed``, ``retry``, ``success``,
-#: ``failure``, ``stopped``.
+#: ``failure``, ``pruned``, ``stopped``.
 EventHandler = Callable[[str, Trial | None, str], None]
 
 
@@ -105,6 +106,17 @@ class RunnerOptions:
     objective_sources: tuple[ObjectiveSource, ...] = DEFAULT_SOURCES
     """Where a trainer's objective is read from, in order: ``results.json``, the last JSON line on
     stdout, the W&B run summary (online or offline) under the trial folder."""
+    pruner: Pruner | None = None
+    """Stop trials early: while a trial runs, its progress lines are handed to this object, which
+    stops the trial once it predicts the final score to be worse than the best so far (see
+    :class:`runlab.sweep.Pruner`; ``runlab.curves.CurvePruner`` is one). ``None``: never prune."""
+    prune_metric: str = "overview/reward"
+    """Curve metric in the trainer's JSON progress lines on stdout (what the pruner's model predicts;
+    its final value must be the sweep's objective, in the same units)."""
+    prune_step_key: str = "agent_step"
+    """The x-axis key of the progress lines."""
+    prune_poll_s: float = 1.0
+    """Seconds between looks at a running trial's progress."""
 
     def __post_init__(self) -> None:
         if self.max_trials is not None and self.max_trials < 1:
@@ -121,6 +133,10 @@ class RunnerOptions:
             raise InputError(
                 f"stale_after_s must exceed heartbeat_s > 0, got {self.stale_after_s} and {self.heartbeat_s}"
             )
+        if self.pruner is not None and not isinstance(self.pruner, Pruner):
+            raise InputError(f"pruner must have should_prune() and predicted_final(), got {self.pruner!r}")
+        if not self.prune_poll_s > 0:
+            raise InputError(f"prune_poll_s must be > 0, got {self.prune_poll_s}")
 
 
 @dataclass(kw_only=True)
@@ -130,6 +146,8 @@ class SweepReport:
     sweep: str
     successes: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
+    pruned: list[str] = field(default_factory=list)
+    """Trials the pruner stopped early."""
     resumed: list[str] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
     """run id -> error, for this run's failures."""
@@ -170,6 +188,12 @@ def _feed(opt: Optimizer, trial: Trial) -> None:
     try:
         if trial.state == "success":
             opt.observe(trial.suggestion, score=float(trial.score), cost=_cost(trial), is_failure=False)  # type: ignore[arg-type]
+        elif trial.state == "pruned":
+            predicted = trial.results.get("_predicted_final")
+            if isinstance(predicted, int | float) and math.isfinite(predicted):
+                opt.observe(trial.suggestion, score=float(predicted), cost=_cost(trial), is_failure=False)
+            else:
+                opt.observe(trial.suggestion, score=None, cost=_cost(trial), is_failure=True)
         elif trial.state == "failure":
             opt.observe(trial.suggestion, score=None, cost=_cost(trial), is_failure=True)
         else:
@@ -245,7 +269,7 @@ class SweepRunner:
             before = self._seen.get(trial.run_id)
             if trial.run_id in mine or before == trial.state:
                 continue
-            if trial.is_finished and before not in ("success", "failure"):
+            if trial.is_finished and before not in FINISHED_STATES:
                 _feed(self.optimizer, trial)
             elif not trial.is_finished and before is None:
                 self.optimizer.mark_pending(trial.suggestion)
@@ -315,26 +339,39 @@ class SweepRunner:
             else:
                 return
             self._seen[trial.run_id] = "running"
-            spec = self._spec(trial)
+            spec = self._spec(trial, trials)
             self._running[self.dispatcher.submit(spec)] = (trial, spec)
             self.on_event(event, trial, " ".join(spec.overrides))
             free -= 1
 
-    def _spec(self, trial: Trial) -> TrialSpec:
+    def _spec(self, trial: Trial, trials: Sequence[Trial]) -> TrialSpec:
         return TrialSpec(
             run_id=trial.run_id, sweep=self.name, command=self.command,
             overrides=hydra_overrides(trial.suggestion), suggestion=trial.suggestion,
             trial_dir=str(self.root / "runs" / trial.run_id), metric=self.metric,
             timeout_s=self.options.trial_timeout_s, env=dict(self.options.env), cwd=self.cwd,
-            objective_sources=self.options.objective_sources,
+            objective_sources=self.options.objective_sources, pruning=self._pruning(trials),
         )
+
+    def _pruning(self, trials: Sequence[Trial]) -> PruningSpec | None:
+        """What a trial is watched with: the pruner and the best finished score now (none to beat
+        before the first success, so the first trials always run to the end)."""
+        opts = self.options
+        scores = [float(t.score) for t in trials if t.state == "success" and t.score is not None
+                  and math.isfinite(t.score)]
+        if opts.pruner is None or not scores:
+            return None
+        goal = str(self.info.config.get("goal", "maximize"))
+        best = max(scores) if goal == "maximize" else min(scores)
+        return PruningSpec(pruner=opts.pruner, metric=opts.prune_metric, step_key=opts.prune_step_key,
+                           best=best, direction=goal, poll_s=opts.prune_poll_s)
 
     def _handle(self, future: cf.Future[TrialOutcome]) -> None:
         trial, spec = self._running.pop(future)
         outcome = _outcome_of(future, spec)
         atomic_write_yaml(Path(spec.trial_dir) / EVAL_RESULTS_FILE, outcome.to_yaml_dict())
         attempts = self.store.trial(trial.run_id).attempts
-        if not outcome.ok and attempts <= self.options.retries:
+        if not outcome.ok and outcome.pruned is None and attempts <= self.options.retries:
             self.store.restart_trial(trial.run_id, self.worker, error=outcome.error or "")
             self.on_event("retry", trial, outcome.error or "")
             self._running[self.dispatcher.submit(spec)] = (trial, spec)
@@ -351,6 +388,15 @@ class SweepRunner:
                    "_worker_pid": outcome.worker_pid}
         if outcome.ray_task:
             results["_ray_task"] = outcome.ray_task
+        if outcome.pruned is not None:
+            p = outcome.pruned
+            results.update(_predicted_std=p.predicted_std, _progress_points=p.steps, _last_step=p.last_step)
+            done = self.store.prune_trial(trial.run_id, predicted=p.predicted_mean, cost=outcome.cost,
+                                          results=results)
+            self._consecutive = 0
+            self.report.pruned.append(trial.run_id)
+            return done, (f"stopped at step {p.last_step:g}: predicted final {p.predicted_mean:.6g} "
+                          f"± {p.predicted_std:.3g} cost={outcome.cost:.4g}")
         if outcome.ok and outcome.score is not None:
             done = self.store.finish_trial(trial.run_id, score=outcome.score, cost=outcome.cost, results=results)
             self._consecutive = 0

@@ -26,6 +26,9 @@ DISTRIBUTIONS = ("uniform", "int_uniform", "log_normal", "uniform_pow2", "logit_
 ACQUISITIONS = ("naive", "ei", "ucb")
 METHODS = ("bayes", "random", "grid")
 GOALS = ("maximize", "minimize")
+#: Precision of a suggested float: far finer than any hyperparameter's effect, coarse enough that
+#: suggestions print and paste as short numbers.
+SIGNIFICANT_DIGITS = 6
 # Keys that may sit next to the parameter tree in the programmatic ``sweep.parameters`` form.
 _LIFTED_KEYS = ("metric", "goal", "method")
 
@@ -93,10 +96,20 @@ class NumericParam:
         return np.clip(raw, self.min, self.max)
 
     def to_python(self, value: float) -> int | float:
-        """A plain Python number: ``int`` for integer distributions, ``float`` otherwise."""
+        """A plain Python number: ``int`` for integer distributions, else a ``float`` rounded to
+        :data:`SIGNIFICANT_DIGITS` (within the bounds): the parameter's precision, which also
+        drops the float noise of the warp round trip (``0.010000000000000002`` -> ``0.01``)."""
         if self.distribution in ("int_uniform", "uniform_pow2"):
             return round(float(value))
-        return float(value)
+        return float(self.round(np.asarray([value], dtype=float))[0])
+
+    def round(self, values: np.ndarray) -> np.ndarray:
+        """User-unit values at the parameter's precision (floats: :data:`SIGNIFICANT_DIGITS`,
+        kept within the bounds), shape kept. Integer distributions are already exact."""
+        if self.distribution in ("int_uniform", "uniform_pow2"):
+            return values
+        flat = [float(f"{v:.{SIGNIFICANT_DIGITS}g}") for v in np.ravel(values)]
+        return np.clip(np.asarray(flat, dtype=float).reshape(np.shape(values)), self.min, self.max)
 
     def grid(self, points: int) -> list[int | float]:
         """Up to ``points`` distinct values evenly spread in normalised space."""
@@ -320,7 +333,7 @@ class ParameterSpace:
         z = np.atleast_2d(np.asarray(z, dtype=float))
         out = np.empty_like(z)
         for i, p in enumerate(self.params):
-            out[:, i] = p.normalize(p.unnormalize(z[:, i]) if isinstance(p, NumericParam)
+            out[:, i] = p.normalize(p.round(p.unnormalize(z[:, i])) if isinstance(p, NumericParam)
                                     else [p.values[int(k)] for k in p.unnormalize(z[:, i])])
         return out
 

@@ -12,7 +12,9 @@ opened in WAL mode with a busy timeout so that readers never block writers. Any 
 works too (``postgresql+psycopg://...``) when controllers on several machines share one sweep.
 
 Trial states: ``pending`` (allocated, not yet started), ``running`` (a worker holds it and
-heartbeats), ``success`` / ``failure`` (finished; the observation), ``stale`` (its worker stopped
+heartbeats), ``success`` / ``failure`` (finished; the observation), ``pruned`` (stopped early by a
+pruner: finished, never a success; ``results['_predicted_final']`` holds the final score it was
+predicted to reach, which the optimiser observes in its place), ``stale`` (its worker stopped
 heartbeating or died; any controller may claim it again and resume it).
 """
 
@@ -38,8 +40,8 @@ from sqlalchemy.engine import Connection, Engine
 from runlab.errors import InputError, NotFoundError, WarehouseError
 
 #: Every state a trial can be in; ``success`` and ``failure`` are final.
-TRIAL_STATES: tuple[str, ...] = ("pending", "running", "success", "failure", "stale")
-FINISHED_STATES: frozenset[str] = frozenset({"success", "failure"})
+TRIAL_STATES: tuple[str, ...] = ("pending", "running", "success", "failure", "pruned", "stale")
+FINISHED_STATES: frozenset[str] = frozenset({"success", "failure", "pruned"})
 ACTIVE_STATES: frozenset[str] = frozenset({"pending", "running"})
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
@@ -472,6 +474,15 @@ class SweepStore:
     ) -> Trial:
         """Record a failed observation with the reason; it is never counted as a success."""
         return self._finish(run_id, state="failure", score=None, cost=cost, results=results, error=error)
+
+    def prune_trial(
+        self, run_id: str, *, predicted: float, cost: float | None, results: Mapping[str, Any] | None = None,
+    ) -> Trial:
+        """Record a trial stopped early; ``predicted`` (finite) is kept as ``_predicted_final`` in its
+        results, its score stays empty, so it is never ranked as a success."""
+        pred = _finite_or_none(predicted, f"predicted final score of trial {run_id!r}")
+        merged = {**dict(results or {}), "_predicted_final": pred}
+        return self._finish(run_id, state="pruned", score=None, cost=cost, results=merged, error=None)
 
     def _finish(
         self, run_id: str, *, state: str, score: float | None, cost: float | None,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import logging
 import math
 import os
 import signal
@@ -32,6 +33,9 @@ from runlab.sweep._objective import (
     ObjectiveSource,
     read_objective,
 )
+from runlab.sweep._pruning import ProgressReader, PruneDecision, PruningSpec
+
+log = logging.getLogger(__name__)
 
 OVERRIDES_FILE = "train_config_overrides.yaml"
 EVAL_RESULTS_FILE = "sweep_eval_results.yaml"
@@ -62,6 +66,8 @@ class TrialSpec:
     """Working directory of the trainer (default: the controller's)."""
     objective_sources: tuple[ObjectiveSource, ...] = DEFAULT_SOURCES
     """Where the objective is read from, in order (module-level objects, so Ray can ship them)."""
+    pruning: PruningSpec | None = None
+    """Watch the trainer's progress lines and stop it once the pruner calls it hopeless."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -88,11 +94,18 @@ class TrialOutcome:
     ray_task: dict[str, str] = field(default_factory=dict)
     """``job_id``, ``task_id``, ``node_id`` and ``node_ip`` of the Ray task that ran the trial
     (empty for other backends): where to look when a trial misbehaves on a cluster."""
+    pruned: PruneDecision | None = None
+    """Set when the pruner stopped the trainer: ``ok`` is False and ``score`` is None, the
+    decision holds the predicted final value."""
 
     def to_yaml_dict(self) -> dict[str, Any]:
         """The content of ``sweep_eval_results.yaml``."""
+        state = "pruned" if self.pruned is not None else "success" if self.ok else "failure"
+        extra = {} if self.pruned is None else {
+            "predicted_final": self.pruned.predicted_mean, "predicted_std": self.pruned.predicted_std,
+            "progress_points": self.pruned.steps, "last_step": self.pruned.last_step}
         return {
-            "run_id": self.run_id, "state": "success" if self.ok else "failure", "score": self.score,
+            **extra, "run_id": self.run_id, "state": state, "score": self.score,
             "cost": self.cost, "wall_s": self.wall_s, "exit_code": self.exit_code,
             "source": self.source, "error": self.error, "results": _plain(self.results),
         }
@@ -115,9 +128,12 @@ def execute_trial(spec: TrialSpec, *, on_start: Callable[[subprocess.Popen[bytes
     atomic_write_text(trial_dir / OVERRIDES_FILE, dump_yaml(spec.suggestion))
     (trial_dir / RESULTS_FILE).unlink(missing_ok=True)  # a retry must not read the last attempt's result
     start = time.monotonic()
-    exit_code, error = _run_command(spec, trial_dir, on_start)
+    exit_code, error, pruned = _run_command(spec, trial_dir, on_start)
     wall = time.monotonic() - start
     tail = _tail(trial_dir / STDOUT_FILE, trial_dir / STDERR_FILE)
+    if pruned is not None:
+        return TrialOutcome(run_id=spec.run_id, ok=False, score=None, cost=wall, wall_s=wall, exit_code=None,
+                            source=None, results={}, error=None, log_tail=tail, pruned=pruned)
     if error is not None:
         return _failed(spec, wall, exit_code, error, tail)
     if exit_code != 0:
@@ -159,7 +175,7 @@ def _no_result_message(spec: TrialSpec) -> str:
 
 def _run_command(
     spec: TrialSpec, trial_dir: Path, on_start: Callable[[subprocess.Popen[bytes]], None] | None
-) -> tuple[int | None, str | None]:
+) -> tuple[int | None, str | None, PruneDecision | None]:
     env = {**os.environ, **spec.env, "RUNLAB_SWEEP_RUN_ID": spec.run_id, "RUNLAB_SWEEP_NAME": spec.sweep,
            "RUNLAB_TRIAL_DIR": str(trial_dir), "RUNLAB_SWEEP_OVERRIDES": str(trial_dir / OVERRIDES_FILE)}
     env.setdefault("WANDB_DIR", str(trial_dir))
@@ -171,19 +187,64 @@ def _run_command(
             proc = subprocess.Popen(argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env,
                                     cwd=spec.cwd, preexec_fn=_die_with_parent)
         except OSError as exc:
-            return None, f"trial {spec.run_id}: cannot start {argv[0]!r}: {exc.strerror or exc}"
+            return None, f"trial {spec.run_id}: cannot start {argv[0]!r}: {exc.strerror or exc}", None
         if on_start is not None:
             on_start(proc)
         try:
-            return proc.wait(timeout=spec.timeout_s), None
+            if spec.pruning is None:
+                return proc.wait(timeout=spec.timeout_s), None, None
+            return _wait_watching(proc, spec, spec.pruning, trial_dir / STDOUT_FILE)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-            return None, f"trial {spec.run_id}: training command timed out after {spec.timeout_s:g} s"
+            return None, f"trial {spec.run_id}: training command timed out after {spec.timeout_s:g} s", None
         except BaseException:
             proc.kill()
             proc.wait()
             raise
+
+
+def _wait_watching(proc: subprocess.Popen[bytes], spec: TrialSpec, pruning: PruningSpec, stdout: Path,
+                   ) -> tuple[int | None, str | None, PruneDecision | None]:
+    """Wait for the trainer, asking the pruner after each batch of new progress points.
+
+    A pruner that raises is reported once in the log and not asked again: the trial then runs to
+    the end like an unwatched one (losing the training is worse than losing the early stop).
+    """
+    deadline = None if spec.timeout_s is None else time.monotonic() + spec.timeout_s
+    reader = ProgressReader(stdout, pruning.metric, pruning.step_key)
+    watching = True
+    while True:
+        wait = pruning.poll_s if deadline is None else max(0.0, min(pruning.poll_s, deadline - time.monotonic()))
+        try:
+            return proc.wait(timeout=wait), None, None
+        except subprocess.TimeoutExpired:
+            if deadline is not None and time.monotonic() >= deadline:
+                raise
+        if not (watching and reader.poll()):
+            continue
+        try:
+            decision = _decide(spec, pruning, reader)
+        except Exception as exc:  # a broken model must not kill the training it watches
+            log.warning("trial %s: pruner failed, the trial runs to the end: %s", spec.run_id, exc)
+            watching = False
+            continue
+        if decision is not None:
+            proc.kill()
+            proc.wait()
+            return None, None, decision
+
+
+def _decide(spec: TrialSpec, pruning: PruningSpec, reader: ProgressReader) -> PruneDecision | None:
+    steps, values = list(reader.steps), list(reader.values)
+    if not pruning.pruner.should_prune(spec.suggestion, steps, values, pruning.best, pruning.direction):
+        return None
+    mean, std = pruning.pruner.predicted_final(spec.suggestion, steps, values)
+    if not math.isfinite(mean):  # no usable stand-in score: let it run rather than record nonsense
+        return None
+    std = float(std) if math.isfinite(std) else float("nan")
+    return PruneDecision(steps=len(steps), last_step=steps[-1], predicted_mean=float(mean),
+                         predicted_std=float(std))
 
 
 def _load_libc() -> Any:

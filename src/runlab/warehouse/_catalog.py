@@ -45,7 +45,7 @@ _NEWER_STORAGE = re.compile(r"storage version (?:number )?(\d+)", re.IGNORECASE)
 #: DuckDB memory for one warehouse's queries (``RUNLAB_DUCKDB_MEMORY`` overrides): past it, sorts
 #: and joins spill to a temporary folder, so exporting or aligning any number of history rows
 #: stays within a bounded footprint instead of DuckDB's default of 80% of the machine's RAM.
-DEFAULT_MEMORY = "256MB"
+DEFAULT_MEMORY = "200MB"
 
 
 def query_config() -> dict[str, str]:
