@@ -276,3 +276,16 @@ def test_every_format_shows_the_curves_and_a_hostile_name_stays_inert(tmp_path_f
     kinds = [o.output_type for o in cell.outputs]
     assert "error" not in kinds and any("image/png" in o.get("data", {}) for o in cell.outputs)
     assert any("went further" in o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+
+
+def test_a_regex_comparison_is_titled_by_its_readable_pattern_everywhere(home, tmp_path):
+    from runlab.reports import build_report
+
+    with Warehouse.open(home, read_only=True) as wh:
+        files = build_report(wh, validate_config(base_config()), tmp_path / "out", notebook=False)
+    html = files.html.read_text()
+    assert "Comparison: eval_&lt;suite&gt;/&lt;task&gt;" in html and "Comparison: eval_(?P" not in html
+    tex = "".join(p.read_text() for p in files.latex)
+    assert "(?P<" not in tex and "eval" in tex
+    runs = pd.read_csv(files.out_dir / "csv" / "runs.csv")
+    assert "score: eval_<suite>/<task>" in runs.columns

@@ -167,8 +167,11 @@ def plot_importance(importances: Sequence[Importance], *, title: str = "") -> An
     bar.barh([i.path for i in importances][::-1], [i.importance for i in importances][::-1])
     bar.set(xlabel="importance (share of score variance)", xlim=(0, 1), title=title or "parameter importance")
     for ax, imp in zip(axes[0, 1:], importances, strict=True):
-        ax.plot(imp.bin_centres, imp.bin_means, marker="o")
-        ax.set(xlabel=imp.path, ylabel="mean score")
+        ax.plot(imp.bin_centres, imp.bin_means, marker=".")
+        ax.set(xlabel=imp.path, ylabel="mean score (main effect)")
+        lo, hi = float(np.min(imp.bin_centres)), float(np.max(imp.bin_centres))
+        if lo > 0 and hi / lo > 20:  # log-distributed parameters read on a log axis
+            ax.set_xscale("log")
     fig.tight_layout()
     return fig
 
