@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import nbformat
@@ -18,6 +17,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from browser import render_dom
 from runlab.cli.app import app
 from runlab.errors import InputError
 from runlab.reports import build_report, latex_escape
@@ -91,15 +91,7 @@ def test_latex_tables_are_booktabs_and_escaped(report):
 
 
 def _chromium(url: str, user_dir: Path) -> str:
-    exe = shutil.which("chromium") or "/usr/bin/chromium"
-    proc = subprocess.run(
-        [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={user_dir}",
-         "--dump-dom", url],
-        capture_output=True, text=True, timeout=120, check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    return proc.stdout
+    return render_dom(url, user_dir)
 
 
 @pytest.mark.browser

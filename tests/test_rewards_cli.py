@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +12,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from browser import render_dom
 from runlab.cli.app import app
 from test_rewards_io import HOSTILE, ingest_curriculum
 
@@ -83,15 +83,7 @@ def test_cli_errors_are_one_clear_message(home, tmp_path):
 
 
 def _chromium(url: str, user_dir: Path) -> str:
-    exe = shutil.which("chromium") or "/usr/bin/chromium"
-    proc = subprocess.run(
-        [exe, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={user_dir}",
-         "--dump-dom", url],
-        capture_output=True, text=True, timeout=120, check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    return proc.stdout
+    return render_dom(url, user_dir)
 
 
 def test_csv_input_report_escapes_hostile_names(hostile_csv, tmp_path):

@@ -150,8 +150,8 @@ def _outcome_from_results(
     spec: TrialSpec, wall: float, exit_code: int | None, source: str, results: dict[str, Any], tail: str
 ) -> TrialOutcome:
     key = spec.metric if spec.metric in results else "score"
-    score = _as_float(results.get(key))
-    cost = _as_float(results.get("cost"))
+    score = as_float(results.get(key))
+    cost = as_float(results.get("cost"))
     cost = cost if cost is not None and math.isfinite(cost) and cost > 0 else wall
     if score is None or not math.isfinite(score):
         error = (f"trial {spec.run_id}: objective {key!r} from {source} must be a finite number, "
@@ -266,7 +266,8 @@ def _die_with_parent() -> None:
         _LIBC.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
 
 
-def _as_float(value: Any) -> float | None:
+def as_float(value: Any) -> float | None:
+    """A logged number as a float; None for booleans, None and text that is not a number."""
     if isinstance(value, bool) or value is None:
         return None
     try:

@@ -28,6 +28,7 @@ from runlab.errors import InputError
 from runlab.sweep._files import atomic_write_text
 from runlab.sweep._objective import RESULTS_FILE
 from runlab.sweep._store import SweepStore, Trial
+from runlab.sweep._trial import as_float
 
 SUMMARY_SCORE = "sweep/score"
 SUMMARY_COST = "sweep/cost"
@@ -151,8 +152,8 @@ def _observation(row: Mapping[str, Any], cfg: Any) -> WandbObservation | None:
     except InputError:
         return None
     suggestion = cfg.parameters.nest(flat)
-    score = _number(summary.get(SUMMARY_SCORE, summary.get(cfg.metric)))
-    cost = _number(summary.get(SUMMARY_COST, summary.get("_runtime")))
+    score = as_float(summary.get(SUMMARY_SCORE, summary.get(cfg.metric)))
+    cost = as_float(summary.get(SUMMARY_COST, summary.get("_runtime")))
     cost = cost if cost is not None and math.isfinite(cost) and cost > 0 else None
     run_id = str(row.get("run_id"))
     if row.get("state") in _FAILED_STATES:
@@ -176,13 +177,6 @@ def _as_dict(value: Any) -> dict[str, Any]:
     return {}
 
 
-def _number(value: Any) -> float | None:
-    if isinstance(value, bool) or value is None:
-        return None
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def import_observations(store: SweepStore, sweep: str, observations: list[WandbObservation]) -> list[Trial]:
