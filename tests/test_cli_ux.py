@@ -104,6 +104,26 @@ def test_ingest_random_file_and_non_run_folder(tmp_path: Path) -> None:
     assert_clean_error(cli(tmp_path / "h", "ingest", str(tmp_path / "notes")), "no W&B run")
 
 
+@pytest.mark.parametrize("make", ["random", "cut_to_10_bytes"])
+def test_ingest_bad_wandb_file_names_the_file_and_why(tmp_path: Path, make: str) -> None:
+    """A ``.wandb`` file that is not a readable W&B log is named itself, with the reason, not its folder."""
+    bad = tmp_path / "garbage.wandb"
+    if make == "random":
+        bad.write_bytes(os.urandom(4096).replace(b":W&B", b"xxxx"))
+        why = "is not a W&B transaction log"
+    else:
+        real = next(sorted(SAMPLES.iterdir())[0].glob("run-*.wandb"))
+        bad.write_bytes(real.read_bytes()[:10])
+        why = "holds no complete record"
+    res = cli(tmp_path / "h", "ingest", str(bad))
+    out = " ".join(res.output.split())
+    assert res.exit_code != 0 and "Traceback" not in res.output, res.output
+    assert f"failed: {bad}" in out and why in out, res.output
+    assert "has no run-<id>.wandb file" not in out, res.output
+    with Warehouse.open(tmp_path / "h", read_only=True) as wh:
+        assert wh.runs().empty
+
+
 def test_ingest_truncated_log_keeps_complete_records(tmp_path: Path) -> None:
     run_dir = sorted(SAMPLES.iterdir())[0]
     copy = tmp_path / "wandb" / run_dir.name

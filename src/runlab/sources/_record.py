@@ -6,12 +6,19 @@ objects; the warehouse stores them. Nothing downstream of the warehouse sees a s
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
+import tempfile
+import weakref
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 #: Long-form history schema: one row per (step, metric) with a float value. NaN/inf are kept.
@@ -33,6 +40,97 @@ X_AXES: tuple[str, ...] = (
     "_runtime",
     "_timestamp",
 )
+
+
+class HistorySpill:
+    """A history too big to hold in memory: chunks in a temporary Arrow stream file, read back in order.
+
+    A source appends chunks of :data:`HISTORY_SCHEMA` rows (each ordered by step, and each chunk's
+    steps not before the previous chunk's), then calls :meth:`finish`; the fingerprint and the
+    warehouse writer iterate the chunks one at a time, so neither holds the whole history. The
+    file is removed by :meth:`close` or when the object is collected.
+    """
+
+    def __init__(self, directory: Path | str | None = None) -> None:
+        fd, name = tempfile.mkstemp(prefix="runlab-history-", suffix=".arrows", dir=directory)
+        os.close(fd)
+        self.path = Path(name)
+        self._finalizer = weakref.finalize(self, _remove_file, self.path)
+        self._sink: Any = pa.OSFile(name, "wb")
+        self._writer: Any = pa.ipc.new_stream(self._sink, HISTORY_SCHEMA)
+        self.num_rows = 0
+        self.num_chunks = 0
+
+    def append(self, table: pa.Table) -> None:
+        """Add one chunk (written as one record batch)."""
+        if self._writer is None:
+            raise ValueError(f"history spill {self.path} is finished; no chunk can be added")
+        table = table.select(HISTORY_SCHEMA.names).cast(HISTORY_SCHEMA).combine_chunks()
+        for batch in table.to_batches():
+            self._writer.write_batch(batch)
+        self.num_rows += table.num_rows
+        self.num_chunks += 1
+
+    def finish(self) -> HistorySpill:
+        """Close the file for writing; chunks can be read from now on."""
+        if self._writer is not None:
+            self._writer.close()
+            self._sink.close()
+            self._writer = self._sink = None
+        return self
+
+    def __iter__(self) -> Iterator[pa.Table]:
+        self.finish()
+        with pa.OSFile(str(self.path), "rb") as fh:
+            for batch in pa.ipc.open_stream(fh):
+                yield pa.Table.from_batches([batch])
+
+    def read_all(self) -> pa.Table:
+        """The whole history as one table (for the few paths that need it whole: segment merges)."""
+        tables = list(self)
+        return pa.concat_tables(tables).combine_chunks() if tables else HISTORY_SCHEMA.empty_table()
+
+    def close(self) -> None:
+        """Remove the file now."""
+        self.finish()
+        self._finalizer()
+
+
+def _remove_file(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        path.unlink()
+
+
+def hash_history(h: Any, tables: Iterable[pa.Table]) -> int:
+    """Feed the history rows to hash ``h`` in a form that does not depend on how they are chunked.
+
+    Each column streams into its own hash (steps and values as fixed-width bytes, metric names as
+    UTF-8 bytes plus each name's length, null positions counted from the first row); their digests
+    then go into ``h``. Returns the number of rows hashed.
+    """
+    parts = {k: hashlib.sha256() for k in ("step", "metric_len", "metric", "value", "nulls")}
+    rows = 0
+    for table in tables:
+        for batch in table.to_batches():
+            before, rows = rows, rows + batch.num_rows
+            for name in HISTORY_SCHEMA.names:
+                col = batch.column(batch.schema.get_field_index(name))
+                if col.null_count:
+                    at = np.flatnonzero(col.is_null().to_numpy(zero_copy_only=False)) + before
+                    parts["nulls"].update(name.encode() + at.astype(np.int64).tobytes())
+                if name == "metric":
+                    col = col.cast(pa.string()) if col.type != pa.string() else col
+                    offsets = np.frombuffer(col.buffers()[1], np.int32)[col.offset : col.offset + len(col) + 1]
+                    parts["metric_len"].update(np.diff(offsets).astype(np.int64).tobytes())
+                    data = col.buffers()[2]
+                    if data is not None and len(col):
+                        parts["metric"].update(memoryview(data)[int(offsets[0]) : int(offsets[-1])])
+                else:
+                    arr = col.to_numpy(zero_copy_only=False)
+                    parts[name].update(np.ascontiguousarray(arr).tobytes())
+    for part in parts.values():
+        h.update(part.digest())
+    return rows
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -106,9 +204,26 @@ class RunRecord:
     """Non-fatal issues found while reading (truncation, bytes lost, NaN counts, skipped values)."""
     history_is_partial: bool = False
     """True when ``history`` holds only new steps (``min_step`` refresh) to append to stored history."""
+    history_batches: HistorySpill | None = None
+    """Set instead of :attr:`history` (then empty) for a history too big to hold: its chunks, in
+    step order. Consumers read it through :meth:`history_chunks` and :attr:`history_rows`."""
     source_stamp: str = ""
     """What the source read, as a key (file sizes, mtimes, content fingerprint): stored with the run,
     so the next pass can skip unchanged files before parsing them (see :attr:`SyncState.source_stamp`)."""
+
+    @property
+    def history_rows(self) -> int:
+        """Rows of history, held or spilled."""
+        if self.history_batches is not None:
+            return self.history_batches.num_rows
+        return self.history.num_rows
+
+    def history_chunks(self) -> Iterator[pa.Table]:
+        """The history in step order, one chunk at a time (the whole table when it is held)."""
+        if self.history_batches is not None:
+            yield from self.history_batches
+        else:
+            yield self.history
 
     def fingerprint(self) -> str:
         """Content key: equal fingerprints mean re-ingesting changes nothing."""
@@ -118,12 +233,8 @@ class RunRecord:
             for k in ("run_id", "name", "group", "job_type", "tags", "notes", "state", "config", "summary", "sweep_id")
         }
         h.update(json.dumps(meta, sort_keys=True, default=str).encode())
-        for col in self.history.columns:
-            for chunk in col.chunks:
-                for buf in chunk.buffers():
-                    if buf is not None:
-                        h.update(buf)
-        h.update(str(self.history.num_rows).encode())
+        rows = hash_history(h, self.history_chunks())
+        h.update(str(rows).encode())
         for a in self.artifacts:
             h.update(f"{a.name}:{a.version}:{a.digest}".encode())
         return h.hexdigest()[:32]

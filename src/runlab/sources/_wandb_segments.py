@@ -124,6 +124,9 @@ def merge(records: list[RunRecord]) -> RunRecord:
     """
     if len(records) == 1:
         return records[0]
+    for r in records:  # the merge by step needs every segment whole
+        if r.history_batches is not None:
+            r.history, r.history_batches = r.history_batches.read_all(), None
     last = records[-1]
     history, overwritten = merge_histories([r.history for r in records])
     config: dict[str, Any] = {}
@@ -149,6 +152,7 @@ def merge(records: list[RunRecord]) -> RunRecord:
         config=config,
         summary=summary,
         history=history,
+        history_batches=None,
         artifacts=[a for r in records for a in r.artifacts],
         tables=tables,
         origin_path=";".join(r.origin_path for r in records),

@@ -7,8 +7,8 @@ server and without ``wandb sync``:
 
 * framing and checksums: :mod:`._wandb_log` (tolerant of crashed runs' truncated logs);
 * record kinds, config and summary folding: :mod:`._wandb_records`;
-* history items in bulk: :mod:`._wandb_history`;
-* here: run directories, the history table, problems, tables under ``files/media/table``, artifacts.
+* history items in bulk, window by window, held or spilled: :mod:`._wandb_items`, :mod:`._wandb_history`;
+* here: run directories, problems, tables under ``files/media/table``, artifacts.
 
 ``read_run`` raises :class:`~runlab.errors.CorruptRunFileError` for a run that cannot be read at
 all; :class:`WandBOfflineReader` is the source over many runs: it yields one item per run folder,
@@ -30,13 +30,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow as pa
 
 from runlab.errors import CorruptRunFileError, NotFoundError, RunlabError
 from runlab.sources._batch import Known, RecordBatch, RunFailure, RunUnchanged, SourceItem
-from runlab.sources._record import HISTORY_SCHEMA, ArtifactRecord, RunRecord
-from runlab.sources._wandb_items import REMOVED, ItemColumns, decode_history, decode_summary, last_per_key
-from runlab.sources._wandb_log import read_log
+from runlab.sources._record import ArtifactRecord, RunRecord
+from runlab.sources._wandb_history import HistoryChunks
+from runlab.sources._wandb_items import REMOVED, decode_history, decode_summary, last_per_key
+from runlab.sources._wandb_log import iter_log
 from runlab.sources._wandb_records import (
     ARTIFACT,
     CONFIG,
@@ -154,10 +154,11 @@ class WandBOfflineReader:
             for log in logs:
                 segments.append(peek(log, run_dir, _id_from_path(run_dir, log)))
         groups = group(segments)
-        return RecordBatch(self._read(missing, empty, groups, known), total=len(missing) + len(empty) + len(groups))
+        return RecordBatch(self._read(missing, empty, groups, known, set(named)),
+                           total=len(missing) + len(empty) + len(groups))
 
     def _read(self, missing: list[Path], empty: list[Path], groups: list[RunGroup],
-              known: Known | None) -> Iterator[SourceItem]:
+              known: Known | None, named: set[Path]) -> Iterator[SourceItem]:
         for path in missing:
             yield RunFailure("", path.name, "path does not exist", origin=str(path))
         for run_dir in empty:
@@ -173,11 +174,12 @@ class WandBOfflineReader:
             if held is not None and held.source_stamp == g.stamp:
                 yield RunUnchanged(g.run_id, held.name or g.run_id, "run files unchanged since the last ingest")
                 continue
-            yield self._read_group(g)
+            yield self._read_group(g, named)
 
     @staticmethod
-    def _read_group(g: RunGroup) -> SourceItem:
-        """The run of one group: every segment read, then merged; a bad segment is reported, not fatal."""
+    def _read_group(g: RunGroup, named: set[Path]) -> SourceItem:
+        """The run of one group: every segment read, then merged; a bad segment is reported, not fatal.
+        A failure names the run folder, or the file itself when that file was the path given."""
         records: list[RunRecord] = []
         bad: list[str] = []
         for seg in g.segments:
@@ -188,7 +190,7 @@ class WandBOfflineReader:
                 bad.append(item.error if str(seg.log) in item.error else f"{seg.log}: {item.error}")
         if not records:
             first = g.segments[0]
-            if len(g.segments) == 1:
+            if len(g.segments) == 1 and first.log in named:
                 return RunFailure("", first.log.name, bad[0], origin=str(first.log))
             return RunFailure("", first.run_dir.name, "; ".join(bad), origin=str(first.run_dir))
         record = merge(records)
@@ -227,33 +229,56 @@ def _gc_paused() -> Iterator[None]:
 
 
 def _read_run(run_dir: Path) -> RunRecord:
+    """Read the log window by window (see :func:`iter_log`): the history of each window is decoded
+    into a chunk at once, so memory stays bounded; the few other records are kept and folded."""
     log_path = _log_file(run_dir)
     if log_path.parent != run_dir:
         run_dir = log_path.parent
-    scan = read_log(log_path)
-    if not scan.records:
+    records = SortedRecords()
+    history = HistoryChunks()
+    history_at: list[list[int]] = []
+    seen = 0
+    scan = None
+    for payloads, framed in iter_log(log_path):
+        scan = framed
+        part = sort_records(payloads)
+        records.summary.extend(part.summary)
+        records.summary_at.extend(i + seen for i in part.summary_at)
+        records.other.extend((i + seen, kind, payload) for i, kind, payload in part.other)
+        records.unreadable += part.unreadable
+        history_at.append([i + seen for i in part.history_at])
+        seen += len(payloads)
+        del payloads
+        items = decode_history(part.history)
+        del part
+        records.unreadable += items.unreadable
+        history.add(items)
+        del items
+    assert scan is not None
+    if not seen:
         detail = "; ".join(scan.problems) or "it holds a header and nothing else"
         raise CorruptRunFileError(
             f"W&B run file {str(log_path)!r} holds no complete record: {detail}",
             hint="the run wrote nothing readable; delete it or leave it out of the paths you ingest",
         )
-    records = sort_records(scan.records)
-    items = decode_history(records.history)
-    record = _fold(records, items, run_dir, log_path)
+    record = _fold(records, history, run_dir, log_path)
     record.problems[:0] = scan.problems
-    if records.unreadable or items.unreadable:
-        n = records.unreadable + items.unreadable
+    if records.unreadable:
         record.problems.append(
-            f"{n} record(s) passed their checksum but could not be decoded and were skipped"
+            f"{records.unreadable} record(s) passed their checksum but could not be decoded and were skipped"
         )
     if scan.damage_at:
-        record.problems.extend(_lost_steps(scan.damage_at, records.history_at, items.steps, record.history))
+        at = [i for window in history_at for i in window]
+        steps = np.concatenate(history.record_steps) if history.record_steps else np.empty(0, np.int64)
+        record.problems.extend(_lost_steps(scan.damage_at, at, steps, record.history_rows,
+                                           history.steps_with_rows()))
     _finish_state(record, records, truncated=scan.truncated)
-    record.tables = _read_tables(run_dir, record, items)
+    record.tables = _read_tables(run_dir, record, history.table_refs)
     return record
 
 
-def _lost_steps(damage_at: list[int], history_at: list[int], steps: np.ndarray, history: pa.Table) -> list[str]:
+def _lost_steps(damage_at: list[int], history_at: list[int], steps: np.ndarray, rows: int,
+                n_steps: int) -> list[str]:
     """What each damaged region cost in history: the steps missing between the kept records around it.
 
     A damaged region may hold any number of records, so the count of lost records is unknown;
@@ -262,8 +287,7 @@ def _lost_steps(damage_at: list[int], history_at: list[int], steps: np.ndarray, 
     """
     at = np.asarray(history_at, np.int64)
     st = np.asarray(steps, np.int64)[: at.size]
-    n_steps = len(np.unique(history["step"].to_numpy())) if history.num_rows else 0
-    per_step = history.num_rows / n_steps if n_steps else 0.0
+    per_step = rows / n_steps if n_steps else 0.0
     out: list[str] = []
     for pos in sorted(set(damage_at)):
         i = int(np.searchsorted(at, pos))
@@ -301,7 +325,7 @@ def _log_file(path: Path) -> Path:
     return logs[-1]
 
 
-def _fold(records: SortedRecords, items: ItemColumns, run_dir: Path, log_path: Path) -> RunRecord:
+def _fold(records: SortedRecords, history: HistoryChunks, run_dir: Path, log_path: Path) -> RunRecord:
     """Build the RunRecord from the sorted records and the decoded history."""
     from wandb.proto import wandb_internal_pb2 as pb
 
@@ -327,7 +351,7 @@ def _fold(records: SortedRecords, items: ItemColumns, run_dir: Path, log_path: P
     record.project = record.project or "uncategorized"
     record.run_id = f"wandb:{record.entity or 'local'}/{record.project}/{run_id}"
     record.config = clean_config(config)
-    record.history, record.updated_at = _history_table(items, record.problems)
+    history.apply(record)
     record.summary = _summary(records, summary_events)
     if exit_code is not None:
         record.state = "finished" if exit_code == 0 else "failed"
@@ -374,109 +398,6 @@ def _json_or_text(text: str | bytes) -> Any:
         return json.loads(text)
     except ValueError:
         return text
-
-
-def _decode_values(raw: list[bytes]) -> list[Any]:
-    """JSON-decode all value texts with one parser call; fall back per value on bad text."""
-    if not raw:
-        return []
-    try:
-        values = json.loads(b"[" + b",".join(raw) + b"]")
-        if len(values) == len(raw):
-            return values
-    except ValueError:
-        pass
-    out: list[Any] = []
-    for text in raw:
-        try:
-            out.append(json.loads(text))
-        except ValueError:
-            out.append(text.decode("utf-8", "replace"))
-    return out
-
-
-def _to_float(values: list[Any]) -> tuple[np.ndarray, np.ndarray]:
-    """Numeric view of decoded values: ``(float64 values, mask of numeric items)``; bools are 0/1."""
-    n = len(values)
-    if set(map(type, values)) <= {float, int, bool}:
-        try:
-            return np.array(values, np.float64), np.ones(n, bool)
-        except OverflowError:
-            pass
-    mask = np.fromiter((type(v) in (float, int, bool) for v in values), bool, n)
-    out = np.full(n, np.nan)
-    for i in np.flatnonzero(mask).tolist():
-        try:
-            out[i] = float(values[i])
-        except OverflowError:
-            mask[i] = False
-    return out, mask
-
-
-def _history_table(items: ItemColumns, problems: list[str]) -> tuple[pa.Table, datetime | None]:
-    """Long-form history (step, metric, value) of every numeric item except ``_step`` itself."""
-    values = _decode_values(items.raw)
-    numbers, numeric = _to_float(values)
-    items.values, items.non_numeric = values, np.flatnonzero(~numeric).tolist()
-    step_kid = items.key_id("_step")
-    media = np.isin(items.key, _media_keys(items))
-    keep = numeric & ~media & (items.key != step_kid)
-    _count_problems(items, numbers, numeric & ~media, keep | (items.key == step_kid) | media, problems)
-    key = items.key[keep]
-    steps = items.steps[items.record[keep]]
-    if steps.size and np.any(np.diff(steps) < 0):
-        order = np.argsort(steps, kind="stable")
-        steps, key, vals = steps[order], key[order], numbers[keep][order]
-    else:
-        vals = numbers[keep]
-    metric = pa.DictionaryArray.from_arrays(pa.array(key, pa.int32()), pa.array(items.names, pa.string()))
-    table = pa.Table.from_arrays(
-        [pa.array(steps, pa.int64()), metric.cast(pa.string()), pa.array(vals, pa.float64())],
-        schema=HISTORY_SCHEMA,
-    )
-    updated_at = None
-    if "_timestamp" in items.names:
-        ts = numbers[numeric & (items.key == items.names.index("_timestamp"))]
-        ts = ts[np.isfinite(ts)]
-        if ts.size:
-            updated_at = datetime.fromtimestamp(float(ts.max()), tz=UTC)
-    return table, updated_at
-
-
-def _media_keys(items: ItemColumns) -> list[int]:
-    """Key ids that are fields of logged media objects (tables, images...), not metrics.
-
-    wandb-core flattens a logged media dict into items ``key/_type``, ``key/path``, ``key/nrows``
-    ...; the numeric ones among them (sizes, counts) must not become history metrics.
-    """
-    prefixes = {parts[:-1] for parts in items.parts if len(parts) > 1 and parts[-1] == "_type"}
-    if not prefixes:
-        return []
-    return [
-        kid
-        for kid, parts in enumerate(items.parts)
-        if any(len(parts) > len(p) and parts[: len(p)] == p for p in prefixes)
-    ]
-
-
-def _count_problems(
-    items: ItemColumns, numbers: np.ndarray, numeric: np.ndarray, accounted: np.ndarray, problems: list[str]
-) -> None:
-    """Report NaN/inf counts and the values that could not become metrics."""
-    nan = int(np.count_nonzero(np.isnan(numbers) & numeric))
-    inf = int(np.count_nonzero(np.isinf(numbers) & numeric))
-    if nan or inf:
-        problems.append(f"history holds {nan} NaN and {inf} ±inf values (kept as logged)")
-    skipped = ~accounted
-    n_skipped = int(np.count_nonzero(skipped))
-    if n_skipped:
-        names = sorted({items.names[k] for k in np.unique(items.key[skipped]).tolist()})
-        shown = ", ".join(repr(n) for n in names[:5])
-        more = f" and {len(names) - 5} more" if len(names) > 5 else ""
-        problems.append(
-            f"skipped {n_skipped} non-numeric history values (text, lists, null) of {len(names)} key(s): "
-            f"{shown}{more}"
-        )
 
 
 def _summary(records: SortedRecords, run_events: dict[tuple[str, ...], tuple[int, Any]]) -> dict[str, Any]:
@@ -554,14 +475,14 @@ def _artifact(msg: Any, problems: list[str], run_dir: Path | None = None) -> Art
     )
 
 
-def _read_tables(run_dir: Path, record: RunRecord, items: ItemColumns) -> dict[str, Any]:
+def _read_tables(run_dir: Path, record: RunRecord, refs: list[tuple[str, str]]) -> dict[str, Any]:
     """W&B tables saved as JSON under ``files/media/table``, keyed by the history key that logged them."""
     files_dir = (run_dir / "files").resolve()
     table_dir = files_dir / "media" / "table"
     if not table_dir.is_dir():
         return {}
     key_of: dict[Path, str] = {}
-    for key, value in _table_refs(items):
+    for key, value in refs:
         path = (files_dir / value).resolve()
         if path.is_relative_to(files_dir):
             key_of[path] = key
@@ -581,28 +502,3 @@ def _read_tables(run_dir: Path, record: RunRecord, items: ItemColumns) -> dict[s
         except (OSError, ValueError, KeyError, TypeError) as exc:
             record.problems.append(f"table file {str(path)!r} could not be read ({exc}); it was skipped")
     return tables
-
-
-def _table_refs(items: ItemColumns) -> Iterator[tuple[str, str]]:
-    """``(history key, file path)`` for every table logged in the history, oldest first.
-
-    A table value is either one JSON object (``{"_type": "table-file", "path": ...}``) or, as
-    wandb-core writes it, flattened into ``key/_type`` and ``key/path`` items of the same step.
-    """
-    path_at: dict[tuple[int, tuple[str, ...]], str] = {}
-    types: list[tuple[int, tuple[str, ...]]] = []
-    for j in items.non_numeric:
-        value = items.values[j]
-        parts = items.parts[int(items.key[j])]
-        rec = int(items.record[j])
-        if isinstance(value, dict):
-            if value.get("_type") in _TABLE_TYPES and isinstance(value.get("path"), str):
-                yield "/".join(parts), value["path"]
-        elif len(parts) > 1 and parts[-1] == "path" and isinstance(value, str):
-            path_at[rec, parts[:-1]] = value
-        elif len(parts) > 1 and parts[-1] == "_type" and value in _TABLE_TYPES:
-            types.append((rec, parts[:-1]))
-    for rec, prefix in types:
-        path = path_at.get((rec, prefix))
-        if path is not None:
-            yield "/".join(prefix), path

@@ -124,7 +124,7 @@ def _take(wh: Warehouse, item: SourceItem, report: IngestReport, force: bool) ->
         return
     report.results.append(result)
     report.problems.extend((item.run_id, p) for p in item.problems)
-    report.history_rows += item.history.num_rows
+    report.history_rows += item.history_rows
     report.artifacts += len(item.artifacts)
     report.artifact_files += sum(len(a.files) for a in item.artifacts)
     report.artifact_failures.extend((item.run_id, a.name, a.error) for a in item.artifacts if a.error)

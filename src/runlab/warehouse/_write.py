@@ -114,6 +114,32 @@ def metric_stats(history: pa.Table) -> dict[str, tuple[int, int, int, int]]:
     }
 
 
+def merge_stats(old: dict[str, tuple[int, int, int, int]],
+                new: dict[str, tuple[int, int, int, int]]) -> dict[str, tuple[int, int, int, int]]:
+    """Metric stats of two sets of rows as one: counts add up, step ranges widen."""
+    merged = dict(old)
+    for m, (n, nf, lo, hi) in new.items():
+        if m in merged:
+            on, onf, olo, ohi = merged[m]
+            merged[m] = (on + n, onf + nf, min(olo, lo), max(ohi, hi))
+        else:
+            merged[m] = (n, nf, lo, hi)
+    return merged
+
+
+def last_x_values(history: pa.Table) -> dict[str, float]:
+    """Each x-axis metric's last value in ``history`` (ordered by step): the carry into the next part."""
+    from runlab.sources import X_AXES
+
+    out: dict[str, float] = {}
+    metrics = history["metric"]
+    for axis in X_AXES:
+        mask = pc.equal(metrics, axis).to_numpy(zero_copy_only=False)
+        if mask.any():
+            out[axis] = float(history["value"].to_numpy(zero_copy_only=False)[mask][-1])
+    return out
+
+
 def copy_artifacts(home: Path, run_id: str, artifacts: list[ArtifactRecord]) -> tuple[list[str], Path | None]:
     """Copy artifact files that still exist into the warehouse; returns each artifact's folder.
 
@@ -194,16 +220,19 @@ class RunWriter:
     def _replace(self, prev: Stored | None, history: pa.Table, fp: str, mh: str) -> UpsertResult:
         rec = self.record
         with self._discarding_on_failure(fp):
-            part_rows = self._write_part(history, seq=0, carry={}) if history.num_rows else []
+            if rec.history_batches is not None:
+                part_rows, stats, n_rows = self._write_chunks(rec.history_chunks())
+            else:
+                part_rows = self._write_part(history, seq=0, carry={}) if history.num_rows else []
+                stats, n_rows = metric_stats(history), history.num_rows
             art_paths, art_dir = copy_artifacts(self.home, rec.run_id, rec.artifacts)
             if art_dir is not None:
                 self.new_files.append(art_dir)
-            stats = metric_stats(history)
             max_step = max((s[3] for s in stats.values()), default=None)
             with self._transaction():
                 for table in ("runs", "history_parts", "metrics", "artifacts", "run_tables"):
                     self.con.execute(f"DELETE FROM {table} WHERE run_id = ?", [rec.run_id])
-                self._insert_run(fp, mh, max_step, history.num_rows)
+                self._insert_run(fp, mh, max_step, n_rows)
                 self._insert_parts(part_rows)
                 self._insert_metrics(stats)
                 self._insert_artifacts(art_paths)
@@ -212,11 +241,30 @@ class RunWriter:
             remove_quietly([self.home / p for _, p in prev.parts])
             remove_quietly({(self.home / a).parent for a in prev.artifact_dirs})
         return UpsertResult(run_id=rec.run_id, status="added" if prev is None else "updated",
-                            fingerprint=fp, history_rows=history.num_rows, new_rows=history.num_rows)
+                            fingerprint=fp, history_rows=n_rows, new_rows=n_rows)
+
+    def _write_chunks(self, chunks: Iterator[pa.Table]) -> tuple[list[Any], dict[str, tuple[int, int, int, int]], int]:
+        """One part per chunk of a spilled history (chunks in step order), the x-axis values carried
+        from one part to the next; returns the part rows, the merged metric stats and the row count."""
+        part_rows: list[Any] = []
+        stats: dict[str, tuple[int, int, int, int]] = {}
+        carry: dict[str, float] = {}
+        rows = 0
+        for chunk in chunks:
+            history = normalize_history(chunk, self.record.run_id)
+            if not history.num_rows:
+                continue
+            part_rows += self._write_part(history, seq=len(part_rows), carry=carry)
+            stats = merge_stats(stats, metric_stats(history))
+            carry.update(last_x_values(history))
+            rows += history.num_rows
+        return part_rows, stats, rows
 
     # -- append new steps ---------------------------------------------------------------------
     def _append(self, prev: Stored, history: pa.Table, fp: str, mh: str) -> UpsertResult:
         rec = self.record
+        if rec.history_batches is not None:  # appends are small: the new steps are held whole
+            history = normalize_history(rec.history_batches.read_all(), rec.run_id)
         if prev.max_step is not None and history.num_rows:
             history = history.filter(pc.greater(history["step"], prev.max_step))
         if history.num_rows == 0 and prev.meta_hash == mh:
@@ -345,14 +393,7 @@ class RunWriter:
             "SELECT metric, n_rows, n_nonfinite, min_step, max_step FROM metrics WHERE run_id = ?",
             [self.record.run_id],
         ).fetchall()
-        merged = {m: (int(n), int(nf), int(lo), int(hi)) for m, n, nf, lo, hi in rows}
-        for m, (n, nf, lo, hi) in new.items():
-            if m in merged:
-                on, onf, olo, ohi = merged[m]
-                merged[m] = (on + n, onf + nf, min(olo, lo), max(ohi, hi))
-            else:
-                merged[m] = (n, nf, lo, hi)
-        return merged
+        return merge_stats({m: (int(n), int(nf), int(lo), int(hi)) for m, n, nf, lo, hi in rows}, new)
 
     def _insert_run(self, fp: str, mh: str, max_step: int | None, rows: int) -> None:
         r = self.record
