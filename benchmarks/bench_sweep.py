@@ -355,6 +355,16 @@ def _print_tables(header: str, rows: list[tuple[str, int, dict[str, float]]],
                   f"(goal <= 0.70; {1 - ours / unaware:+.0%} cost)")
 
 
+def _pruning(quick: bool) -> None:
+    """The pruning replay of ``bench_curves.py`` (one implementation), reported with the sweeps."""
+    import bench_curves
+    from runlab.curves import CurveDataset, CurveModelConfig
+
+    cfg = CurveModelConfig(ensemble_size=2, num_epochs=20) if quick else CurveModelConfig()
+    data = CurveDataset.from_files(bench_curves.ROOT / "samples" / "curves", curve_length=cfg.curve_length)
+    bench_curves.bench_pruning(data, cfg)
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="3 seeds, short budgets, no PufferLib unless given")
@@ -366,11 +376,16 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--methods", nargs="*", default=None,
                     help="run only these methods (default: all available); every method is seeded, "
                          "so separate runs give the same traces as one")
-    ap.add_argument("--harness", choices=["runlab", "optuna"], default="runlab",
+    ap.add_argument("--harness", choices=["runlab", "optuna", "pruning"], default="runlab",
                     help="runlab: each method's own ask/tell loop on the normalised box (default); "
                          "optuna: every method, Protein included (ProteinSampler), as an Optuna sampler "
-                         "driven by the same study.optimize loop over the natural parameter scales")
+                         "driven by the same study.optimize loop over the natural parameter scales; "
+                         "pruning: trials and compute `sweep run --prune-with` saves at equal regret, the "
+                         "curve model replayed on held-out sample configs as one sweep, vs the median rule")
     args = ap.parse_args(argv)
+    if args.harness == "pruning":
+        _pruning(args.quick)
+        return
     seeds = args.seeds or (3 if args.quick else 10)
 
     methods, puffer_note = _methods(args)
