@@ -35,25 +35,57 @@ def _shipped_run(name: str) -> Path:
     return run
 
 
-def _raw_v1(run: Path) -> dict:
+def _raw(run: Path) -> dict:
     (path,) = run.glob("files/artifacts/*/env_config_history.json")
     return json.loads(path.read_text())
 
 
+def _tasks(state) -> dict:
+    return {t.task: {"config": t.config, "num_envs": t.num_envs, "probability": t.probability} for t in state.tasks}
+
+
 @pytest.mark.parametrize("name", ["curr-lp-s0", "curr-uniform-s1"])
-def test_shipped_v1_histories_read_epoch_for_epoch(name: str) -> None:
-    raw = _raw_v1(_shipped_run(name))
+def test_shipped_histories_read_epoch_for_epoch(name: str) -> None:
+    """The shipped curriculum runs were written by ConfigTracker (format /2, run-length encoded)."""
+    raw = _raw(_shipped_run(name))
     hist = load_history(_shipped_run(name))
-    assert raw["format"] == FORMAT_V1 and hist.source_format == FORMAT_V1
-    assert hist.epochs_recorded == len(raw["history"])
+    assert raw["format"] == FORMAT and hist.source_format == FORMAT
+    assert hist.epochs_recorded == sum(item["count"] for item in raw["history"])
     for item in raw["history"]:
-        state = hist.at_epoch(item["epoch"])
-        got = {t.task: {"config": t.config, "num_envs": t.num_envs, "probability": t.probability} for t in state.tasks}
-        assert got == item["tasks"] and state.agent_step == item["agent_step"]
+        for epoch in range(item["epoch"], item["last_epoch"] + 1):
+            assert _tasks(hist.at_epoch(epoch)) == item["tasks"], (name, epoch)
+        assert hist.at_epoch(item["epoch"]).agent_step == item["agent_step"]
     # the hash is the one the first writer used, so configs keep their names across formats
     assert all(hash_config(cfg)[0] == key for key, cfg in raw["snapshots"].items())
-    freq = Counter(t for item in raw["history"] for t in item["tasks"])
+    freq = Counter({t: 0 for item in raw["history"] for t in item["tasks"]})
+    for item in raw["history"]:
+        for t in item["tasks"]:
+            freq[t] += item["count"]
     assert hist.task_frequencies() == dict(freq)
+
+
+@pytest.mark.parametrize("name", ["curr-lp-s0", "curr-uniform-s1"])
+def test_the_older_v1_format_of_the_same_run_reads_the_same(name: str) -> None:
+    """A shipped run's history rewritten epoch by epoch by the samples' former /1 writer reads back
+    to the same states: the /1 reader stays right for runs logged before the tracker."""
+    raw = _raw(_shipped_run(name))
+    hist = load_history(_shipped_run(name))
+    writer = SamplesV1Writer()
+    for item in raw["history"]:
+        configs = {t: raw["snapshots"][e["config"]] for t, e in item["tasks"].items()}
+        in_play = [t for t, e in item["tasks"].items() for _ in range(e["num_envs"])]
+        probs = {t: e["probability"] for t, e in item["tasks"].items()}
+        for epoch in range(item["epoch"], item["last_epoch"] + 1):
+            writer.record(epoch=epoch, agent_step=item["agent_step"], in_play=in_play, configs=configs,
+                          probabilities=probs)
+    v1 = writer.to_json()
+    assert v1["format"] == FORMAT_V1
+    old = ConfigHistory.from_json(json.loads(json.dumps(v1)))
+    assert old.source_format == FORMAT_V1 and old.epochs_recorded == hist.epochs_recorded
+    for item in raw["history"]:
+        for epoch in (item["epoch"], item["last_epoch"]):
+            assert _tasks(old.at_epoch(epoch)) == _tasks(hist.at_epoch(epoch))
+    assert old.task_frequencies() == hist.task_frequencies()
 
 
 def test_v1_from_the_samples_writer_reads_back() -> None:
