@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -66,11 +62,8 @@ def offline_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     Cases: ``main`` (hostile name/tags, nested config, NaN/inf, table, artifact), ``failed``
     (exit code 1), ``long`` (1,500 steps). Written in a child process, once per session.
     """
+    from offline_wandb import write_offline
+
     out = tmp_path_factory.mktemp("offline")
-    env = {**os.environ, "WANDB_SILENT": "true", "WANDB_MODE": "offline"}
-    proc = subprocess.run(
-        [sys.executable, str(TESTS / "data_offline" / "make_runs.py"), str(out), "main", "failed", "long"],
-        capture_output=True, text=True, env=env, cwd=out, timeout=300, check=True,
-    )
-    dirs = json.loads(proc.stdout.strip().splitlines()[-1])
+    dirs = write_offline([str(TESTS / "data_offline" / "make_runs.py"), str(out), "main", "failed", "long"], out)
     return {name: Path(p) for name, p in dirs.items()}

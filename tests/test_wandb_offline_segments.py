@@ -8,17 +8,15 @@ its own, independently of the merge.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import pytest
 
+from offline_wandb import write_offline
 from runlab.sources import wandb_offline
 from runlab.sources.wandb_offline import WandBOfflineReader, read_run
 from runlab.warehouse import Warehouse
@@ -47,11 +45,7 @@ GEN = textwrap.dedent("""
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     out = tmp_path_factory.mktemp("resumed")
-    env = {**os.environ, "WANDB_SILENT": "true", "WANDB_MODE": "offline"}
-    env.pop("WANDB_API_KEY", None)
-    proc = subprocess.run([sys.executable, "-c", GEN, str(out)], capture_output=True, text=True, env=env,
-                          cwd=out, timeout=300, check=True)
-    found = json.loads(proc.stdout.strip().splitlines()[-1])
+    found = write_offline(["-c", GEN, str(out)], out)
     return {"segments": [Path(p) for p in found["segments"]], "long": Path(found["long"])}
 
 

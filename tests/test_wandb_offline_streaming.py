@@ -8,18 +8,15 @@ the windowed framing must equal the whole-file framing on damaged and truncated 
 
 from __future__ import annotations
 
-import json
-import os
 import random
 import shutil
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from offline_wandb import write_offline
 from runlab.sources import _wandb_history, _wandb_log
 from runlab.sources._wandb_log import BLOCK_SIZE, iter_log, scan_log
 from runlab.sources.wandb_offline import WandBOfflineReader, read_run
@@ -52,11 +49,7 @@ GEN = textwrap.dedent("""
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     out = tmp_path_factory.mktemp("streaming")
-    env = {**os.environ, "WANDB_SILENT": "true", "WANDB_MODE": "offline"}
-    env.pop("WANDB_API_KEY", None)
-    proc = subprocess.run([sys.executable, "-c", GEN, str(out)], capture_output=True, text=True, env=env,
-                          cwd=out, timeout=300, check=True)
-    found = json.loads(proc.stdout.strip().splitlines()[-1])
+    found = write_offline(["-c", GEN, str(out)], out)
     return {"segments": [Path(p) for p in found["segments"]], "big": Path(found["big"])}
 
 

@@ -86,9 +86,7 @@ def _steps(value: Any) -> str:
 
 def _tags(tags: Any, limit: int = 2) -> str:
     """The first tags, comma-joined, and how many more (the compact list stays one line per run)."""
-    items = [str(t) for t in (tags if isinstance(tags, list | tuple) or hasattr(tags, "tolist") else [])]
-    if hasattr(tags, "tolist"):
-        items = [str(t) for t in tags.tolist()]
+    items = [str(t) for t in (tags.tolist() if hasattr(tags, "tolist") else tags or [])]
     shown = ", ".join(items[:limit])
     return shown + (f" +{len(items) - limit}" if len(items) > limit else "")
 

@@ -196,7 +196,8 @@ def _long(df: pd.DataFrame, metric: str | None, group_by: str, spec: TaskSpec | 
     group_of = GroupSpec.parse(group_by).values(first, run_ids)
     task_of = None
     if spec is not None and spec.config_path is not None:
-        task_of = _column_values(first, run_ids, spec.config_path, "task_by")
+        # a config-path task is read like a key group: the label of that name, else the config column
+        task_of = GroupSpec(spec.config_path, "key", spec.config_path, role="task_by").values(first, run_ids)
     meta = _meta_for(run_ids, names, group_of, task_of, attrs)
     if spec is not None and spec.regex is not None:
         value_cols = [c for c in df.columns if c not in _TIDY_FIXED and spec.task_name(str(c)) is not None]
@@ -222,22 +223,6 @@ def _selected(df: pd.DataFrame, runs: Sequence[str]) -> pd.Series:
         else:
             keep |= (ids == ref) | (names == ref)
     return keep
-
-
-def _column_values(first: pd.DataFrame, run_ids: list[str], key: str, what: str) -> dict[str, Any]:
-    """run -> value of a label or config column; a label (``key`` or ``label.key``) wins."""
-    label_col = f"label.{key}"
-    # tidy_frame names a config column ``config.<path>`` when the path clashes with a fixed column.
-    config_col = f"config.{key}" if f"config.{key}" in first.columns else key
-    if config_col not in first.columns and label_col not in first.columns:
-        raise InputError(
-            f"{what} {key!r} is not a column of the tidy frame",
-            hint=f"add it as a label or config param; columns are {list(first.columns)}",
-        )
-    values = first[config_col] if config_col in first.columns else pd.Series(None, index=first.index, dtype=object)
-    if label_col in first.columns:
-        values = first[label_col].where(first[label_col].notna(), values)
-    return dict(zip(run_ids, values, strict=True))
 
 
 def _meta_for(run_ids: Sequence[str], names: Mapping[str, str], group_of: Mapping[str, Any],

@@ -27,6 +27,8 @@ class GroupSpec:
     kind: str
     key: str
     regex: re.Pattern[str] | None = None
+    role: str = "group_by"
+    """The option this reads, for messages (a config-path ``task_by`` is read the same way)."""
 
     @classmethod
     def parse(cls, text: str) -> GroupSpec:
@@ -57,7 +59,7 @@ class GroupSpec:
             base = first[config_col] if config_col in first.columns else None
             if base is None and label_col is None:
                 raise InputError(
-                    f"group_by {self.text!r} is not a column of the tidy frame",
+                    f"{self.role} {self.text!r} is not a column of the tidy frame",
                     hint=f"add it as a label or config param; columns are {list(first.columns)}",
                 )
         elif self.kind == "run":

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
     from runlab.warehouse import Warehouse
 
 KEY_SEP = "\x1f"
+#: W&B run metadata a frame can carry as ``run_<field>`` columns (``run_fields=``).
+RUN_FIELDS: tuple[str, ...] = ("group", "job_type", "tags", "state", "project", "entity", "source")
 
 
 def tidy_frame(
@@ -54,6 +56,9 @@ def tidy_frame(
     The :class:`MissingReport` is in ``frame.attrs["missing_report"]``.
     """
     check_interpolation(interpolation)
+    unknown = [f for f in run_fields if f not in RUN_FIELDS]
+    if unknown:  # checked before any SQL runs
+        raise InputError(f"unknown run field(s) {unknown}", hint=f"choose from {', '.join(RUN_FIELDS)}")
     spec = TaskSpec.parse(task) if isinstance(task, str) else task
     ds = Downsample.parse(downsample)
     if ds is not None and grid is not None:
@@ -68,8 +73,7 @@ def tidy_frame(
         wide, report.cells, report.rows_without_x = builder.run(interpolation, grid, ds)
     finally:
         builder.cleanup()
-    frame = _decorate(wh, wide, run_ids, spec, config_params, labels)
-    _add_run_fields(wh, frame, run_ids, run_fields)
+    frame = _decorate(wh, wide, run_ids, spec, config_params, labels, run_fields)
     if x_axis == "_step" and len(frame) and (frame["step"] == np.round(frame["step"])).all():
         frame["step"] = frame["step"].astype("int64")
     frame.attrs["missing_report"] = report
@@ -233,10 +237,11 @@ def _empty_cells() -> pd.DataFrame:
 
 
 def _decorate(wh: Warehouse, wide: pd.DataFrame, run_ids: list[str], spec: TaskSpec | None,
-              config_params: Sequence[str], labels: bool) -> pd.DataFrame:
-    """Add run names, tasks, config params and labels; order the columns."""
+              config_params: Sequence[str], labels: bool, run_fields: Sequence[str] = ()) -> pd.DataFrame:
+    """Add run names, run fields, tasks, config params and labels (one read of the runs table);
+    order the columns."""
     metric_cols = [c for c in wide.columns if c not in ("run_id", "task", "x")]
-    info = wh.runs(run_ids) if run_ids else pd.DataFrame(columns=["run_id", "name", "config"])
+    info = wh.runs(run_ids) if run_ids else pd.DataFrame(columns=["run_id", "name", "config", *RUN_FIELDS])
     names = dict(zip(info["run_id"], info["name"], strict=True))
     configs = dict(zip(info["run_id"], info["config"], strict=True))
     extra_groups: list[str] = []
@@ -250,6 +255,9 @@ def _decorate(wh: Warehouse, wide: pd.DataFrame, run_ids: list[str], spec: TaskS
         wide["task"] = "all"
     out = wide.rename(columns={"x": "step"})
     out.insert(1, "run_name", out["run_id"].map(names))
+    for k, field in enumerate(run_fields):  # tags as one ``a,b,c`` text, so a run's tags group it
+        values = info[field].map(lambda v: ",".join(map(str, v)) if isinstance(v, list | tuple | np.ndarray) else v)
+        out.insert(2 + k, f"run_{field}", out["run_id"].map(dict(zip(info["run_id"], values, strict=True))))
     taken = set(out.columns)
     for path in config_params:
         col = path if path not in taken else f"config.{path}"
@@ -265,22 +273,6 @@ def _decorate(wh: Warehouse, wide: pd.DataFrame, run_ids: list[str], spec: TaskS
     rest = [c for c in out.columns if c not in lead]
     out = out[lead + rest].reset_index(drop=True)
     return out
-
-
-RUN_FIELDS: tuple[str, ...] = ("group", "job_type", "tags", "state", "project", "entity", "source")
-
-
-def _add_run_fields(wh: Warehouse, frame: pd.DataFrame, run_ids: list[str], fields: Sequence[str]) -> None:
-    """``run_<field>`` columns from the runs table, after ``run_name`` (tags as ``a,b,c``)."""
-    unknown = [f for f in fields if f not in RUN_FIELDS]
-    if unknown:
-        raise InputError(f"unknown run field(s) {unknown}", hint=f"choose from {', '.join(RUN_FIELDS)}")
-    if not fields:
-        return
-    info = wh.runs(run_ids) if run_ids else pd.DataFrame(columns=["run_id", *RUN_FIELDS])
-    for k, field in enumerate(fields):
-        values = info[field].map(lambda v: ",".join(map(str, v)) if isinstance(v, list | tuple | np.ndarray) else v)
-        frame.insert(2 + k, f"run_{field}", frame["run_id"].map(dict(zip(info["run_id"], values, strict=True))))
 
 
 def _split_regex_tasks(wide: pd.DataFrame, spec: TaskSpec, metric_cols: list[str]) -> tuple[pd.DataFrame, list[str]]:

@@ -72,12 +72,17 @@ def compare_matrix(matrix: ScoreMatrix, config: CompareConfig) -> CompareResult:
         )
 
 
-def check_requested_metrics(wh: Warehouse, config: CompareConfig) -> list[str]:
+def logged_metrics(wh: Warehouse, config: CompareConfig) -> list[str]:
+    """The metric names the configuration's runs logged, sorted."""
+    run_ids = wh.resolve_runs(config.runs)
+    return sorted(wh.metric_names(run_ids)["metric"].unique()) if run_ids else []
+
+
+def check_requested_metrics(wh: Warehouse, config: CompareConfig, logged: list[str] | None = None) -> list[str]:
     """Every metric the configuration names must exist: an unknown primary metric is an error with
     did-you-mean (also when a metric-regex ``task_by`` selects the scored metrics), an unknown
     secondary one a note. Returns the notes."""
-    run_ids = wh.resolve_runs(config.runs)
-    logged = sorted(wh.metric_names(run_ids)["metric"].unique()) if run_ids else []
+    logged = logged_metrics(wh, config) if logged is None else logged
     known = set(logged)
     for m in config.metrics.primary:
         if m not in known:
@@ -98,7 +103,8 @@ def check_requested_metrics(wh: Warehouse, config: CompareConfig) -> list[str]:
 
 def analyse(wh: Warehouse, config: CompareConfig) -> Analysis:
     """Score, compare and summarise everything ``config`` names."""
-    requested = check_requested_metrics(wh, config)
+    logged = logged_metrics(wh, config)
+    requested = check_requested_metrics(wh, config, logged)
     results: dict[str, CompareResult] = {}
     for metric in config.score_metrics():
         name = metric if metric is not None else str(config.task_by)
@@ -110,8 +116,7 @@ def analyse(wh: Warehouse, config: CompareConfig) -> Analysis:
         if curve is not None:
             curves[name] = curve
         notes += [f"{name}: {line}" if len(results) > 1 else line for line in why]
-    unknown = {m for m in config.metrics.secondary if any(f"secondary metric {m!r} was logged" in n for n in requested)}
-    secondary = _secondary(wh, config, notes, unknown)
+    secondary = _secondary(wh, config, notes, set(config.metrics.secondary) - set(logged))
     runs = _run_table(wh, results)
     return Analysis(config, results, runs, secondary, notes, curves)
 
